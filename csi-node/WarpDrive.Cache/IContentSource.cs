@@ -1,0 +1,30 @@
+using WarpDrive.Backends;
+
+namespace WarpDrive.Cache;
+
+/// <summary>
+/// Where the bytes of an open file come from. The filesystem opens one <see cref="IObjectReader"/> per
+/// FUSE open and reads through it; the implementation decides whether that means straight from the
+/// backend (<see cref="DirectContentSource"/>) or through the node's block cache.
+/// </summary>
+public interface IContentSource
+{
+    /// <summary>
+    /// Opens the content of <paramref name="version"/> (its size and ETag as last seen) from
+    /// <paramref name="backend"/>. Opening never does I/O; reads do.
+    /// </summary>
+    IObjectReader Open(IBackend backend, BackendEntry version);
+}
+
+/// <summary>
+/// One open file's reader. Thread-safe: the kernel may issue several reads of one handle at once
+/// (FUSE_ASYNC_READ). Per-open state such as readahead detection lives here.
+/// </summary>
+public interface IObjectReader : IDisposable
+{
+    /// <summary>The version this reader serves.</summary>
+    BackendEntry Version { get; }
+
+    /// <summary>Reads into <paramref name="destination"/> at <paramref name="offset"/>; short only at end of file.</summary>
+    ValueTask<int> ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken);
+}
