@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what the tests and the demo need on a fresh Debian machine of our kind (root, apt, npm).
+# Idempotent: each step checks first. Sourced or run; safe to call many times.
+# npm packages go to ./.tools (ignored by git) so nothing is installed globally.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+apt_updated=0
+need_apt() { # need_apt <command> <package>
+  command -v "$1" >/dev/null 2>&1 && return 0
+  if [ "$apt_updated" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    apt_updated=1
+  fi
+  echo "deps: installing $2" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+}
+
+need_npm() { # need_npm <bin-name> <package@version>
+  [ -x "$repo/.tools/node_modules/.bin/$1" ] && return 0
+  echo "deps: installing $2 into .tools/" >&2
+  mkdir -p "$repo/.tools"
+  (cd "$repo/.tools" && [ -f package.json ] || echo '{"private":true}' > package.json)
+  (cd "$repo/.tools" && npm install --no-audit --no-fund --silent "$2" >/dev/null)
+}
+
+# FUSE userspace helpers (fusermount3 for unprivileged mounts).
+need_apt fusermount3 fuse3
