@@ -1,0 +1,32 @@
+namespace WarpDrive.Config;
+
+/// <summary>YAML <c>backends[]</c> entry — one storage backend shown as a directory below the mount point.</summary>
+public sealed class BackendConfig
+{
+    /// <summary>Unique name matching <c>^[a-z0-9][a-z0-9-_]*$</c>.</summary>
+    public string Name { get; init; } = "";
+
+    /// <summary>One of <see cref="BackendTypes.All"/>.</summary>
+    public string Type { get; init; } = "";
+
+    /// <summary>Absolute, normalized path below the mount point; defaults to "/" + <see cref="Name"/>.</summary>
+    public string MountPath { get; init; } = "";
+
+    /// <summary>Backend-specific settings (bucket, container, endpoint, root, …); every value as its YAML text.</summary>
+    public IReadOnlyDictionary<string, string> Config { get; init; } = new Dictionary<string, string>();
+
+    public AuthConfig Auth { get; init; } = new();
+}
+
+/// <summary>YAML <c>backends[].auth</c> — how the backend gets credentials. Never holds a secret by value.</summary>
+public sealed class AuthConfig
+{
+    /// <summary>One of <see cref="AuthMethods.All"/>.</summary>
+    public string Method { get; init; } = AuthMethods.None;
+
+    /// <summary>
+    /// Every auth key except <c>method</c>. Secrets appear only as references: keys ending in <c>_env</c> name an
+    /// environment variable, keys ending in <c>_file</c> name a file.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
+}
