@@ -32,7 +32,8 @@ internal static class Wire
     public const int OpenOutSize = 16;
     public const int StatFsOutSize = 80;
     public const int InitOutSize = 64;
-    public const int StatxOutSize = 256;
+    /// <summary>fuse_statx_out: 32-byte header then the 256-byte statx(2) structure.</summary>
+    public const int StatxOutSize = 288;
 
     public static int Align8(int size) => (size + 7) & ~7;
 
