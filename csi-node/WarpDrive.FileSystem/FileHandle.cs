@@ -1,0 +1,59 @@
+using WarpDrive.Cache;
+
+namespace WarpDrive.FileSystem;
+
+/// <summary>
+/// One open file. Reads may run concurrently on it (FUSE_ASYNC_READ). When the object changes under an
+/// open file, a fresh reader is swapped in; the replaced one may still serve in-flight reads, so it is
+/// only disposed at release, with the current one.
+/// </summary>
+internal sealed class FileHandle(Inode inode, IObjectReader reader) : IDisposable
+{
+    private readonly Lock _retiredLock = new();
+    private readonly List<IObjectReader> _retired = [];
+    private IObjectReader _reader = reader;
+
+    public Inode Inode { get; } = inode;
+
+    public IObjectReader Reader => Volatile.Read(ref _reader);
+
+    /// <summary>Replaces <paramref name="expected"/> with <paramref name="fresh"/>; if another read already replaced it, disposes <paramref name="fresh"/> and returns the winner.</summary>
+    public IObjectReader Replace(IObjectReader expected, IObjectReader fresh)
+    {
+        var current = Interlocked.CompareExchange(ref _reader, fresh, expected);
+        if (!ReferenceEquals(current, expected))
+        {
+            fresh.Dispose();
+            return current;
+        }
+
+        lock (_retiredLock)
+        {
+            _retired.Add(expected);
+        }
+
+        return fresh;
+    }
+
+    public void Dispose()
+    {
+        Reader.Dispose();
+        lock (_retiredLock)
+        {
+            foreach (var old in _retired)
+            {
+                old.Dispose();
+            }
+
+            _retired.Clear();
+        }
+    }
+}
+
+/// <summary>One open directory: the listing as it was at OPENDIR, so READDIR offsets stay valid while paging.</summary>
+internal sealed class DirectoryHandle(Inode inode, DirectoryListing listing)
+{
+    public Inode Inode { get; } = inode;
+
+    public DirectoryListing Listing { get; } = listing;
+}

@@ -1,0 +1,35 @@
+using WarpDrive.Backends;
+
+namespace WarpDrive.FileSystem;
+
+/// <summary>How long the kernel and this layer may trust what they were told, and who owns the files.</summary>
+public sealed record FileSystemOptions
+{
+    /// <summary>How long the kernel may keep a name → node id binding (entry_valid).</summary>
+    public TimeSpan EntryTtl { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the kernel may keep attributes, and how long ours stay fresh before GETATTR re-stats.</summary>
+    public TimeSpan AttrTtl { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the kernel may remember that a name does not exist; zero answers plain ENOENT.</summary>
+    public TimeSpan NegativeTtl { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>At most this many directory listings are kept (least recently used go first).</summary>
+    public int DirCacheEntries { get; init; } = 1024;
+
+    /// <summary>A cached listing older than this is fetched again.</summary>
+    public TimeSpan DirCacheTtl { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>OPEN re-stats the object when what we know of it is older than this.</summary>
+    public TimeSpan StatTtl { get; init; } = TimeSpan.FromSeconds(5);
+
+    public uint Uid { get; init; }
+
+    public uint Gid { get; init; }
+
+    /// <summary>Where node-id collision records persist across restarts; null keeps them in memory only.</summary>
+    public string? NodeIdStatePath { get; init; }
+}
+
+/// <summary>One backend shown at <paramref name="MountPath"/> (absolute, e.g. "/datasets/imagenet", never "/").</summary>
+public sealed record BackendMount(string MountPath, IBackend Backend);

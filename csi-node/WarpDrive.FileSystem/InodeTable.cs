@@ -1,0 +1,145 @@
+namespace WarpDrive.FileSystem;
+
+/// <summary>
+/// node id → <see cref="Inode"/> and virtual path → <see cref="Inode"/>, with the kernel's lookup counts.
+/// One short lock guards both maps and the counts; nothing inside it awaits or does I/O (collision
+/// records are persisted after the lock is released).
+/// </summary>
+internal sealed class InodeTable
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<ulong, Inode> _byId = [];
+    private readonly Dictionary<string, Inode> _byPath = new(StringComparer.Ordinal);
+    private readonly NodeIdScheme _ids;
+
+    public InodeTable(NodeIdScheme ids, Inode root)
+    {
+        _ids = ids;
+        _byId[root.NodeId] = root;
+        _byPath[root.VirtualPath] = root;
+        Root = root;
+    }
+
+    public Inode Root { get; }
+
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _byId.Count;
+            }
+        }
+    }
+
+    public bool TryGet(ulong nodeId, out Inode inode)
+    {
+        lock (_lock)
+        {
+            return _byId.TryGetValue(nodeId, out inode!);
+        }
+    }
+
+    public long LookupCountOf(ulong nodeId)
+    {
+        lock (_lock)
+        {
+            return _byId.TryGetValue(nodeId, out var inode) ? inode.LookupCount : 0;
+        }
+    }
+
+    /// <summary>
+    /// Adds one kernel reference to the node for <paramref name="virtualPath"/>, creating it (and choosing its
+    /// id) if the kernel does not know it yet. <paramref name="state"/> replaces the known state when newer.
+    /// </summary>
+    public Inode Acquire(string virtualPath, Resolution resolution, NodeState state)
+    {
+        Inode inode;
+        var collided = false;
+        lock (_lock)
+        {
+            if (_byPath.TryGetValue(virtualPath, out inode!))
+            {
+                inode.LookupCount++;
+                if (state.FetchedAt >= inode.State.FetchedAt)
+                {
+                    inode.State = state;
+                }
+
+                return inode;
+            }
+
+            var recorded = _ids.RecordedSeed(virtualPath);
+            var seed = recorded;
+            ulong id;
+            while (true)
+            {
+                id = _ids.Candidate(virtualPath, seed);
+                if (id != 0 && !_byId.ContainsKey(id))
+                {
+                    break;
+                }
+
+                seed++;
+            }
+
+            if (seed != recorded)
+            {
+                _ids.Remember(virtualPath, seed);
+                collided = true;
+            }
+
+            inode = new Inode(id, virtualPath, resolution, state) { LookupCount = 1 };
+            _byId[id] = inode;
+            _byPath[virtualPath] = inode;
+        }
+
+        if (collided)
+        {
+            _ids.Persist();
+        }
+
+        return inode;
+    }
+
+    /// <summary>The id <see cref="Acquire"/> would give <paramref name="virtualPath"/> now, without taking a reference (plain READDIR, "..").</summary>
+    public ulong PeekId(string virtualPath)
+    {
+        lock (_lock)
+        {
+            if (_byPath.TryGetValue(virtualPath, out var live))
+            {
+                return live.NodeId;
+            }
+
+            for (var seed = _ids.RecordedSeed(virtualPath); ; seed++)
+            {
+                var id = _ids.Candidate(virtualPath, seed);
+                if (id != 0 && !_byId.ContainsKey(id))
+                {
+                    return id;
+                }
+            }
+        }
+    }
+
+    /// <summary>Drops <paramref name="lookups"/> references; the node goes when none are left (never the root).</summary>
+    public void Forget(ulong nodeId, ulong lookups)
+    {
+        lock (_lock)
+        {
+            if (nodeId == NodeIdScheme.RootId || !_byId.TryGetValue(nodeId, out var inode))
+            {
+                return;
+            }
+
+            inode.LookupCount -= (long)Math.Min(lookups, long.MaxValue);
+            if (inode.LookupCount <= 0)
+            {
+                _byId.Remove(nodeId);
+                _byPath.Remove(inode.VirtualPath);
+            }
+        }
+    }
+}
