@@ -26,3 +26,8 @@ need_npm() { # need_npm <bin-name> <package@version>
 
 # FUSE userspace helpers (fusermount3 for unprivileged mounts).
 need_apt fusermount3 fuse3
+
+# Backend test servers: S3 (s3rver), Azure Blob (azurite-blob), rclone (local remote).
+need_npm s3rver s3rver@3.7.1
+need_npm azurite-blob azurite@3.37.0
+need_apt rclone rclone

@@ -12,4 +12,29 @@ public static class BackendPath
         var slash = path.LastIndexOf('/');
         return slash < 0 ? "" : path[..slash];
     }
+
+    /// <summary>
+    /// True for "" and for relative paths of non-empty segments other than "." and "..", without NUL.
+    /// Backends that map paths onto a real directory tree reject anything else so a path cannot escape the root.
+    /// </summary>
+    public static bool IsWellFormed(string path)
+    {
+        if (path.Length == 0)
+        {
+            return true;
+        }
+        if (path.Contains('\0'))
+        {
+            return false;
+        }
+        foreach (var range in path.AsSpan().Split('/'))
+        {
+            var segment = path.AsSpan(range);
+            if (segment.Length == 0 || segment is "." || segment is "..")
+            {
+                return false;
+            }
+        }
+        return true;
+    }
 }
