@@ -1,0 +1,81 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using WarpDrive.Config;
+using WarpDrive.Fuse;
+using WarpDrive.Node.Hosting;
+
+namespace WarpDrive.Node.Commands;
+
+/// <summary><c>warpdrive-node mount</c>: the standalone agent. Mounts, serves until SIGTERM/SIGINT, unmounts, exits 0.</summary>
+public static class MountCommand
+{
+    public const string DefaultConfigPath = "/etc/warpdrive/config.yaml";
+
+    public static Command Create(Option<string> logFormat, Option<LogLevel> logLevel)
+    {
+        var config = new Option<string>("--config", "-c")
+        {
+            Description = $"Path of the YAML configuration (default {DefaultConfigPath}).",
+            DefaultValueFactory = _ => DefaultConfigPath,
+        };
+        var command = new Command("mount", "Mount the configured backends as one read-only tree and serve it until SIGTERM or SIGINT.")
+        {
+            config,
+        };
+        command.SetAction((result, _) => RunAsync(result.GetValue(config)!, result.GetValue(logFormat)!, result.GetValue(logLevel)));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string configPath, string logFormat, LogLevel logLevel)
+    {
+        NodeConfig config;
+        try
+        {
+            config = ConfigLoader.LoadFile(configPath);
+        }
+        catch (ConfigException e)
+        {
+            await Console.Error.WriteLineAsync($"warpdrive-node: invalid configuration: {e.Message}").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+
+        using var loggers = AgentLogging.Create(logFormat, logLevel);
+        var logger = loggers.CreateLogger("warpdrive-node");
+        logger.LogInformation("starting with configuration from {Path}:\n{Config}", configPath, config.Redacted());
+
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+
+        NodeAgent agent;
+        try
+        {
+            agent = await NodeAgent.StartAsync(config, loggers).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is FuseMountException or ArgumentException or IOException or UnauthorizedAccessException)
+        {
+            logger.LogError("could not mount {MountPoint}: {Error}", config.MountPoint, e.Message);
+            return ExitCodes.Failure;
+        }
+
+        await using (agent.ConfigureAwait(false))
+        {
+            var ended = await Task.WhenAny(stop.Task, agent.Completion).ConfigureAwait(false);
+            if (ended == agent.Completion)
+            {
+                logger.LogError("{MountPoint} was unmounted from outside the agent; exiting", agent.MountPoint);
+                return ExitCodes.Failure;
+            }
+        }
+
+        logger.LogInformation("stopped cleanly");
+        return ExitCodes.Ok;
+
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true; // we stop ourselves, after unmounting
+            stop.TrySetResult();
+        }
+    }
+}
