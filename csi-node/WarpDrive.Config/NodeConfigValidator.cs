@@ -152,7 +152,7 @@ internal static partial class NodeConfigValidator
             if (!choices.Any(c => backend.Config.TryGetValue(c, out var value) && value.Length > 0))
             {
                 var wanted = string.Join(" or ", choices.Select(c => $"config.{c}"));
-                throw new ConfigException($"{key}.config.{choices[0]}", $"a {backend.Type} backend requires {wanted}");
+                throw new ConfigException($"{key}.config.{choices[0]}", $"is required for type {backend.Type} (set {wanted})");
             }
         }
 

@@ -148,6 +148,7 @@ public sealed class ParsingTests
     {
         var error = Assert.Throws<ConfigException>(() => ConfigLoader.LoadYaml("mount_point: /m\ncache:\n  max_szie: 1GB\n", _ => null))!;
 
+        TestContext.Out.WriteLine(error.Message);
         Assert.That(error.Message, Does.Contain("max_size").And.Contain("block_size"));
     }
 
@@ -164,6 +165,7 @@ public sealed class ParsingTests
     {
         var error = Assert.Throws<ConfigException>(() => ConfigLoader.LoadYaml(yaml, _ => null))!;
 
+        TestContext.Out.WriteLine(error.Message);
         Assert.That(error.Key, Is.EqualTo(key));
         Assert.That(error.Message, Does.StartWith(key + ":").And.Contain(shown));
     }
@@ -173,6 +175,7 @@ public sealed class ParsingTests
     {
         var error = Assert.Throws<ConfigException>(() => ConfigLoader.LoadYaml("mount_point: /m\ncache:\n  path: [unclosed\n", _ => null))!;
 
+        TestContext.Out.WriteLine(error.Message);
         Assert.That(error.Key, Is.EqualTo("config"));
         Assert.That(error.Message, Does.Contain("not valid YAML at line"));
     }
@@ -182,6 +185,7 @@ public sealed class ParsingTests
     {
         var error = Assert.Throws<ConfigException>(() => ConfigLoader.LoadYaml("mount_point: /m\nmount_point: /n\n", _ => null))!;
 
+        TestContext.Out.WriteLine(error.Message);
         Assert.That(error.Key, Is.EqualTo("config"));
     }
 

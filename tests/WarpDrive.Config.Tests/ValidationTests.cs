@@ -57,13 +57,13 @@ public sealed class ValidationTests
             "backends[1].mount_path", "already used by backends[0]");
         yield return Case(Mount + "backends:\n" + Backend(extra: "    mount_path: /data\n") + Backend(name: "b", extra: "    mount_path: /data/inner\n"),
             "backends[1].mount_path", "must not nest");
-        yield return Case(Mount + "backends:\n" + Backend(config: "{}"), "backends[0].config.root", "requires config.root");
+        yield return Case(Mount + "backends:\n" + Backend(config: "{}"), "backends[0].config.root", "required for type local (set config.root)");
         yield return Case(Mount + "backends:\n" + Backend(config: "{ root: srv/a }"), "backends[0].config.root", "srv/a");
-        yield return Case(Mount + "backends:\n" + Backend(type: "s3", config: "{ region: x }"), "backends[0].config.bucket", "requires config.bucket");
-        yield return Case(Mount + "backends:\n" + Backend(type: "azureblob", config: "{ account: acct }"), "backends[0].config.container", "requires config.container");
+        yield return Case(Mount + "backends:\n" + Backend(type: "s3", config: "{ region: x }"), "backends[0].config.bucket", "(set config.bucket)");
+        yield return Case(Mount + "backends:\n" + Backend(type: "azureblob", config: "{ account: acct }"), "backends[0].config.container", "(set config.container)");
         yield return Case(Mount + "backends:\n" + Backend(type: "azureblob", config: "{ container: c }"), "backends[0].config.account", "config.account or config.endpoint");
-        yield return Case(Mount + "backends:\n" + Backend(type: "gcs", config: "{ project: p }"), "backends[0].config.bucket", "requires config.bucket");
-        yield return Case(Mount + "backends:\n" + Backend(type: "rclone", config: "{ remote: x }"), "backends[0].config.type", "requires config.type");
+        yield return Case(Mount + "backends:\n" + Backend(type: "gcs", config: "{ project: p }"), "backends[0].config.bucket", "(set config.bucket)");
+        yield return Case(Mount + "backends:\n" + Backend(type: "rclone", config: "{ remote: x }"), "backends[0].config.type", "required for type rclone (set config.type)");
         yield return Case(Mount + "backends:\n" + Backend(extra: "    auth: { method: magic }\n"), "backends[0].auth.method",
             "\"magic\" is not a known auth method (managed_identity, service_principal, workload_identity, oidc_federation, gcp_wif, static_keyvault, static, none)");
 
@@ -84,6 +84,7 @@ public sealed class ValidationTests
     {
         var error = Assert.Throws<ConfigException>(() => ConfigLoader.LoadYaml(yaml, _ => null))!;
 
+        TestContext.Out.WriteLine(error.Message);
         Assert.That(error.Key, Is.EqualTo(key), error.Message);
         Assert.That(error.Message, Does.StartWith(key + ": ").And.Contain(mentions));
     }
