@@ -77,6 +77,27 @@ public sealed class FileLoadingTests
         Assert.That(config.Backends, Has.Some.Matches<BackendConfig>(b => b.Type == BackendTypes.Local && b.Config["root"] == "/srv/datasets"));
     }
 
+    [Test]
+    public void EveryCommentedOutBackendExampleLoadsWhenUncommented()
+    {
+        var lines = File.ReadAllLines(Path.Combine(RepoRoot(), "config.example.yaml"));
+        var inBackends = false;
+        var uncommented = new List<string>();
+        foreach (var line in lines)
+        {
+            inBackends = line.StartsWith("backends:", StringComparison.Ordinal)
+                || (inBackends && !Regex.IsMatch(line, "^[a-z_]+:"));
+            uncommented.Add(inBackends && line.StartsWith("  # ", StringComparison.Ordinal) ? "  " + line[4..] : line);
+        }
+
+        var config = ConfigLoader.LoadYaml(string.Join('\n', uncommented), name => name == "WARPDRIVE_DATA_DIR" ? "/srv/datasets" : null);
+
+        Assert.That(config.Backends.Select(b => b.Type).Distinct(), Is.EquivalentTo(BackendTypes.All));
+        Assert.That(config.Backends.Select(b => b.Auth.Method).Distinct(), Is.EquivalentTo(AuthMethods.All));
+        Assert.That(config.Backends.Single(b => b.Name == "imagenet").Config["path_style"], Is.EqualTo("true"));
+        Assert.That(config.Backends.Single(b => b.Name == "azurite").Config["endpoint"], Does.StartWith("http://127.0.0.1:10000/"));
+    }
+
     /// <summary>
     /// Walks up from the test binaries to the folder holding WarpDrive.Operator.sln; when the binaries were built
     /// outside the tree (--artifacts-path /tmp/...), walks up from this source file instead.
