@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: installs what the tests need, builds once, runs every test project one after
+# another (mount tests must not fight over the two cores), and ends with one summary line:
+#   N passed, N failed, N skipped
+# Usage: ./hack/test.sh [--filter EXPR]   (EXPR is a dotnet test filter, e.g. FullyQualifiedName~Cache)
+set -uo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+
+filter=()
+if [ "${1:-}" = "--filter" ] && [ -n "${2:-}" ]; then
+  filter=(--filter "$2")
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+echo "==> installing test dependencies"
+bash "$repo/hack/deps.sh" || { echo "dependency installation failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+
+echo "==> building"
+if ! dotnet build "$repo/WarpDrive.Operator.sln" -c Debug -nologo -clp:ErrorsOnly; then
+  echo "build failed"
+  echo "0 passed, 1 failed, 0 skipped"
+  exit 1
+fi
+
+results="$repo/artifacts/test-results"
+rm -rf "$results"
+mkdir -p "$results"
+
+status=0
+for project in "$repo"/tests/*/*.csproj; do
+  grep -q '<IsTestProject>true</IsTestProject>' "$project" || continue
+  name="$(basename "$project" .csproj)"
+  echo "==> $name"
+  # --blame-hang-timeout turns a hung test into a failure with a dump instead of a stuck CI.
+  if ! timeout 1800 dotnet test "$project" --no-build -c Debug -nologo "${filter[@]}" \
+      --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=minimal" \
+      --results-directory "$results" --blame-hang-timeout 5m; then
+    status=1
+  fi
+done
+
+# Anything of ours still mounted is a test that did not clean up: count it as a failure.
+leftover=$(awk '$3 ~ /^fuse/ && $1 ~ /warpdrive/ {print $2}' /proc/mounts)
+leak=0
+if [ -n "$leftover" ]; then
+  echo "FUSE mounts left behind by the tests:"; echo "$leftover"
+  leak=1
+  status=1
+fi
+
+passed=0; failed=0; skipped=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
+  get() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
+  passed=$((passed + $(get passed)))
+  failed=$((failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
+  skipped=$((skipped + $(get notExecuted) + $(get inconclusive)))
+done
+failed=$((failed + leak))
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1 # a project crashed or hung before writing its results
+fi
+
+echo
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ] && [ "$status" -eq 0 ]
