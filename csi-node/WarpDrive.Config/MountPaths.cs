@@ -22,8 +22,4 @@ internal static class MountPaths
         path.StartsWith('/') && Normalize(path) == path;
 
     public static bool HasParentSegment(string path) => path.Split('/').Contains("..");
-
-    /// <summary>True when <paramref name="inner"/> lies strictly below <paramref name="outer"/>.</summary>
-    public static bool IsBelow(string inner, string outer) =>
-        inner.Length > outer.Length && inner.StartsWith(outer, StringComparison.Ordinal) && inner[outer.Length] == '/';
 }

@@ -135,11 +135,6 @@ internal static partial class NodeConfigValidator
             {
                 throw new ConfigException(mountKey, $"\"{path}\" is already used by backends[{otherIndex}] (mount paths must be unique)");
             }
-
-            if (MountPaths.IsBelow(path, other) || MountPaths.IsBelow(other, path))
-            {
-                throw new ConfigException(mountKey, $"\"{path}\" overlaps \"{other}\" of backends[{otherIndex}] (mount paths must not nest)");
-            }
         }
 
         seen[path] = index;

@@ -55,8 +55,6 @@ public sealed class ValidationTests
         yield return Case(Mount + "backends:\n" + Backend(extra: "    mount_path: //\n"), "backends[0].mount_path", "\"/\" is not allowed");
         yield return Case(Mount + "backends:\n" + Backend(extra: "    mount_path: /same\n") + Backend(name: "b", extra: "    mount_path: /same/\n"),
             "backends[1].mount_path", "already used by backends[0]");
-        yield return Case(Mount + "backends:\n" + Backend(extra: "    mount_path: /data\n") + Backend(name: "b", extra: "    mount_path: /data/inner\n"),
-            "backends[1].mount_path", "must not nest");
         yield return Case(Mount + "backends:\n" + Backend(config: "{}"), "backends[0].config.root", "required for type local (set config.root)");
         yield return Case(Mount + "backends:\n" + Backend(config: "{ root: srv/a }"), "backends[0].config.root", "srv/a");
         yield return Case(Mount + "backends:\n" + Backend(type: "s3", config: "{ region: x }"), "backends[0].config.bucket", "(set config.bucket)");
