@@ -56,6 +56,7 @@ internal sealed class NodeIdScheme
             try
             {
                 var snapshot = new SortedDictionary<string, int>(_seeds, StringComparer.Ordinal);
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(_statePath))!);
                 var temp = _statePath + ".tmp";
                 File.WriteAllText(temp, JsonSerializer.Serialize(snapshot));
                 File.Move(temp, _statePath, overwrite: true);
