@@ -1,0 +1,368 @@
+using System.Buffers;
+using System.IO.Hashing;
+using Microsoft.Extensions.Logging;
+using WarpDrive.Backends;
+
+namespace WarpDrive.Cache;
+
+/// <summary>The read path: hits, singleflight fetches, storing blocks, prefetch.</summary>
+public sealed partial class BlockCache
+{
+    private enum ServeOutcome
+    {
+        Served,
+        Absent,
+        Corrupt,
+    }
+
+    /// <summary>Fills <paramref name="destination"/> from block <paramref name="index"/> starting at <paramref name="offsetInBlock"/>.</summary>
+    internal async ValueTask ReadBlockAsync(IBackend backend, CachedObject cachedObject, long index, int offsetInBlock, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        var missed = false;
+        for (var attempt = 0; ; attempt++)
+        {
+            var entry = cachedObject.GetBlock(index);
+            if (entry is not null)
+            {
+                var outcome = TryServe(cachedObject, index, entry, offsetInBlock, destination.Span);
+                if (outcome == ServeOutcome.Served)
+                {
+                    if (!missed)
+                    {
+                        Interlocked.Increment(ref _counters.Hits);
+                    }
+
+                    if (entry.ConsumePrefetch())
+                    {
+                        Interlocked.Increment(ref _counters.ReadaheadHits);
+                    }
+
+                    Touch(cachedObject, entry);
+                    return;
+                }
+
+                if (outcome == ServeOutcome.Corrupt)
+                {
+                    OnCorruptBlock(cachedObject, index, entry);
+                }
+            }
+
+            // Bounded: a block that keeps disappearing (evicted under pressure, object deleted) is read directly.
+            if (attempt >= 3)
+            {
+                await ReadThroughAsync(backend, cachedObject, index, offsetInBlock, destination, cancellationToken);
+                return;
+            }
+
+            var fetch = GetOrStartFetch(backend, cachedObject, index, speculative: false, out _);
+            if (!fetch.IsPlaceholder && !missed)
+            {
+                missed = true;
+                Interlocked.Increment(ref _counters.Misses);
+                if (fetch.Entry.ConsumePrefetch())
+                {
+                    Interlocked.Increment(ref _counters.ReadaheadHits);
+                }
+            }
+
+            // The shared fetch runs on the cache's lifetime token: a waiter giving up never cancels it for the others.
+            var stored = await fetch.Completion.Task.WaitAsync(cancellationToken);
+            if (!stored && !fetch.IsPlaceholder)
+            {
+                await ReadThroughAsync(backend, cachedObject, index, offsetInBlock, destination, cancellationToken);
+                return;
+            }
+        }
+    }
+
+    /// <summary>Starts fetching a block unless it is present or already being fetched (multi-block reads).</summary>
+    internal void StartFetchIfMissing(IBackend backend, CachedObject cachedObject, long index)
+    {
+        if (cachedObject.GetBlock(index) is null && !cachedObject.IsDeleted)
+        {
+            GetOrStartFetch(backend, cachedObject, index, speculative: false, out _);
+        }
+    }
+
+    internal void SchedulePrefetch(IBackend backend, CachedObject cachedObject, long from, long count, PrefetchPriority priority)
+    {
+        for (var index = from; index < from + count; index++)
+        {
+            if (cachedObject.GetBlock(index) is null && !_inFlight.ContainsKey(new BlockKey(cachedObject, index)))
+            {
+                _prefetch.Enqueue(new PrefetchRequest(backend, cachedObject, index, cachedObject.BlockLength(index)), priority);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Serves from the data file. A block in the verified set is read straight into the destination; otherwise the
+    /// whole block is read into a pooled buffer and hashed first. Empty <paramref name="destination"/> = verify only.
+    /// Synchronous pread: NVMe and page-cache reads take microseconds, less than a thread-pool hop.
+    /// </summary>
+    private ServeOutcome TryServe(CachedObject cachedObject, long index, BlockEntry entry, int offsetInBlock, Span<byte> destination)
+    {
+        if (!entry.TryEnterRead())
+        {
+            return ServeOutcome.Absent;
+        }
+
+        try
+        {
+            var file = cachedObject.GetHandle(create: false);
+            if (file is null)
+            {
+                return ServeOutcome.Absent;
+            }
+
+            var blockOffset = cachedObject.BlockOffset(index);
+            if (entry.IsVerified)
+            {
+                return RandomAccess.Read(file, destination, blockOffset + offsetInBlock) == destination.Length
+                    ? ServeOutcome.Served
+                    : ServeOutcome.Corrupt;
+            }
+
+            var buffer = ArrayPool<byte>.Shared.Rent(entry.Length);
+            try
+            {
+                var block = buffer.AsSpan(0, entry.Length);
+                if (RandomAccess.Read(file, block, blockOffset) != block.Length || XxHash3.HashToUInt64(block) != entry.Checksum)
+                {
+                    return ServeOutcome.Corrupt;
+                }
+
+                block.Slice(offsetInBlock, destination.Length).CopyTo(destination);
+                _verified.Add(entry);
+                return ServeOutcome.Served;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+        finally
+        {
+            entry.ExitRead();
+        }
+    }
+
+    private void OnCorruptBlock(CachedObject cachedObject, long index, BlockEntry entry)
+    {
+        Interlocked.Increment(ref _counters.ChecksumFailures);
+        _logger.LogWarning("Checksum mismatch in cached block {Index} of {Backend}:{Path}; dropping it and refetching", index, cachedObject.Backend, cachedObject.Path);
+        // If other readers hold the block right now this fails; they see the mismatch too and the last one drops it.
+        RemoveBlock(cachedObject, index, entry, respectPins: false);
+    }
+
+    private async ValueTask ReadThroughAsync(IBackend backend, CachedObject cachedObject, long index, int offsetInBlock, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        var offset = cachedObject.BlockOffset(index) + offsetInBlock;
+        var read = await backend.ReadAtAsync(cachedObject.Path, offset, destination, cancellationToken);
+        Interlocked.Increment(ref _counters.BackendFetches);
+        if (read != destination.Length)
+        {
+            throw new BackendException(BackendErrorKind.Changed, backend.Name, $"{cachedObject.Path} is shorter than its listed size");
+        }
+    }
+
+    /// <summary>The one fetch of a block: joins the running one or starts it.</summary>
+    private BlockFetch GetOrStartFetch(IBackend backend, CachedObject cachedObject, long index, bool speculative, out bool started)
+    {
+        var key = new BlockKey(cachedObject, index);
+        while (true)
+        {
+            if (_inFlight.TryGetValue(key, out var running))
+            {
+                started = false;
+                return running;
+            }
+
+            var fetch = new BlockFetch(new BlockEntry(cachedObject.BlockLength(index), speculative), isPlaceholder: false);
+            if (!_inFlight.TryAdd(key, fetch))
+            {
+                continue;
+            }
+
+            // A fetch that finished between our slot check and TryAdd already published the block.
+            if (cachedObject.GetBlock(index) is { IsRetired: false })
+            {
+                _inFlight.TryRemove(KeyValuePair.Create(key, fetch));
+                fetch.Completion.TrySetResult(true);
+                started = false;
+                return fetch;
+            }
+
+            started = true;
+            _background.Track(RunFetchAsync(backend, key, fetch));
+            return fetch;
+        }
+    }
+
+    private async Task RunFetchAsync(IBackend backend, BlockKey key, BlockFetch fetch)
+    {
+        var cachedObject = key.Object;
+        var length = fetch.Entry.Length;
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        cachedObject.Retain();
+        try
+        {
+            var data = buffer.AsMemory(0, length);
+            await _fetchSlots.WaitAsync(_lifetime.Token);
+            int read;
+            try
+            {
+                read = await backend.ReadAtAsync(cachedObject.Path, cachedObject.BlockOffset(key.Index), data, _lifetime.Token);
+                Interlocked.Increment(ref _counters.BackendFetches);
+            }
+            finally
+            {
+                _fetchSlots.Release();
+            }
+
+            if (read != length)
+            {
+                throw new BackendException(BackendErrorKind.Changed, backend.Name, $"{cachedObject.Path} is shorter than its listed size");
+            }
+
+            var stored = StoreBlock(cachedObject, key.Index, fetch.Entry, data.Span);
+            if (stored && Interlocked.Read(ref _sizeBytes) > _options.MaxSize)
+            {
+                // Over the hard limit: evict before anyone is told the block is here, so the cache exceeds
+                // MaxSize only by what is in flight.
+                await EvictAsync(force: false);
+            }
+
+            _inFlight.TryRemove(KeyValuePair.Create(key, fetch));
+            fetch.Completion.TrySetResult(stored);
+        }
+        catch (Exception ex)
+        {
+            _inFlight.TryRemove(KeyValuePair.Create(key, fetch));
+            fetch.Completion.TrySetException(ex);
+            if (ex is not OperationCanceledException)
+            {
+                _logger.LogDebug(ex, "Fetch of block {Index} of {Backend}:{Path} failed", key.Index, cachedObject.Backend, cachedObject.Path);
+            }
+        }
+        finally
+        {
+            cachedObject.Release();
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        // Observed so an unawaited fault does not surface as an unobserved task exception.
+        _ = fetch.Completion.Task.Exception;
+    }
+
+    /// <summary>
+    /// Writes a fetched block at its offset, then records it, then publishes it: the metadata record is written only
+    /// after the data reached the OS, so a crash can leave data without a record (a hole the next read fills) but
+    /// never a record without its data. No fdatasync: see README.md (the checksum covers power loss).
+    /// </summary>
+    private bool StoreBlock(CachedObject cachedObject, long index, BlockEntry entry, ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            var file = cachedObject.GetHandle(create: true, PutObjectRecord);
+            if (file is null)
+            {
+                return false;
+            }
+
+            entry.Checksum = XxHash3.HashToUInt64(data);
+            RandomAccess.Write(file, data, cachedObject.BlockOffset(index));
+            _metadata.PutBlock(cachedObject.Id, index, entry.Checksum, entry.Length);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or RocksDbSharp.RocksDbException)
+        {
+            _logger.LogWarning(ex, "Could not store block {Index} of {Backend}:{Path}; serving it uncached", index, cachedObject.Backend, cachedObject.Path);
+            return false;
+        }
+
+        Touch(cachedObject, entry);
+        if (!cachedObject.TryInstall(index, entry))
+        {
+            return false;
+        }
+
+        // The bytes just written are in the page cache and equal to what was hashed.
+        _verified.Add(entry);
+        var size = Interlocked.Add(ref _sizeBytes, entry.Length);
+        if (size > HighWaterBytes)
+        {
+            SignalEviction();
+        }
+
+        return true;
+    }
+
+    private async Task PrefetchAsync(PrefetchRequest request)
+    {
+        var cachedObject = request.Object;
+        if (cachedObject.IsDeleted || cachedObject.GetBlock(request.Index) is not null || _lifetime.IsCancellationRequested)
+        {
+            return;
+        }
+
+        var fetch = GetOrStartFetch(request.Backend, cachedObject, request.Index, speculative: true, out var started);
+        if (started)
+        {
+            Interlocked.Increment(ref _counters.ReadaheadIssued);
+        }
+
+        await fetch.Completion.Task;
+    }
+
+    /// <summary>Directory-level readahead: the first blocks of the next two files in name order.</summary>
+    private async Task PrefetchNextFilesAsync(IBackend backend, BackendEntry opened)
+    {
+        try
+        {
+            var directory = BackendPath.Parent(opened.Path);
+            var listing = await _listings.GetOrAdd((backend.Name, directory), key => new Lazy<Task<BackendEntry[]>>(() => ListFilesAsync(backend, key.Directory))).Value;
+            var position = Array.FindIndex(listing, entry => entry.Path == opened.Path);
+            if (position < 0)
+            {
+                return;
+            }
+
+            for (var next = position + 1; next < listing.Length && next <= position + 2; next++)
+            {
+                var cachedObject = AcquireObject(backend.Name, listing[next]);
+                try
+                {
+                    SchedulePrefetch(backend, cachedObject, 0, Math.Min(_options.ReadaheadBlocks, cachedObject.BlockCount), PrefetchPriority.Directory);
+                }
+                finally
+                {
+                    cachedObject.Release();
+                }
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _logger.LogDebug(ex, "Directory prefetch after {Backend}:{Path} failed", backend.Name, opened.Path);
+        }
+    }
+
+    private async Task<BackendEntry[]> ListFilesAsync(IBackend backend, string directory)
+    {
+        if (_listings.Count > 256)
+        {
+            _listings.Clear();
+        }
+
+        var files = new List<BackendEntry>();
+        await foreach (var entry in backend.ListAsync(directory, recursive: false, _lifetime.Token))
+        {
+            if (!entry.IsDirectory)
+            {
+                files.Add(entry);
+            }
+        }
+
+        files.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+        return [.. files];
+    }
+}

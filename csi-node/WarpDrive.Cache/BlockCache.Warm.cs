@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using WarpDrive.Backends;
+
+namespace WarpDrive.Cache;
+
+/// <summary>Bulk warming of a prefix.</summary>
+public sealed partial class BlockCache
+{
+    /// <summary>
+    /// Downloads every file under <paramref name="prefix"/> into the cache with <see cref="WarmOptions.Workers"/>
+    /// parallel block fetches, until done or <see cref="WarmOptions.MaxBytes"/> were downloaded. Blocks already
+    /// cached with the current ETag are skipped, so running it again resumes where a previous run stopped.
+    /// </summary>
+    public async Task<WarmProgress> WarmAsync(IBackend backend, string prefix, WarmOptions options, IProgress<WarmProgress>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        ArgumentNullException.ThrowIfNull(prefix);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.Workers);
+
+        var stopwatch = Stopwatch.StartNew();
+        var files = new List<BackendEntry>();
+        await foreach (var entry in backend.ListAsync(prefix, recursive: true, cancellationToken))
+        {
+            if (!entry.IsDirectory)
+            {
+                files.Add(entry);
+            }
+        }
+
+        files.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
+        var acquired = new List<CachedObject>();
+        var work = new List<(CachedObject Object, long Index, StrongBox<int> Remaining)>();
+        var filesDone = 0;
+        var filesSkipped = 0;
+        long bytesToDownload = 0;
+        long downloaded = 0;
+        var capReached = false;
+        WarmProgress Current() => new(Volatile.Read(ref filesDone), files.Count, filesSkipped, Interlocked.Read(ref downloaded), bytesToDownload, stopwatch.Elapsed, Volatile.Read(ref capReached));
+
+        try
+        {
+            foreach (var file in files)
+            {
+                var cachedObject = AcquireObject(backend.Name, file);
+                acquired.Add(cachedObject);
+                var missing = new List<long>();
+                for (var index = 0L; index < cachedObject.BlockCount; index++)
+                {
+                    if (cachedObject.GetBlock(index) is null or { IsRetired: true })
+                    {
+                        missing.Add(index);
+                        bytesToDownload += cachedObject.BlockLength(index);
+                    }
+                }
+
+                if (missing.Count == 0)
+                {
+                    filesDone++;
+                    filesSkipped++;
+                    continue;
+                }
+
+                var remaining = new StrongBox<int>(missing.Count);
+                work.AddRange(missing.Select(index => (cachedObject, index, remaining)));
+            }
+
+            progress?.Report(Current());
+            long reserved = 0;
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            try
+            {
+                await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = options.Workers, CancellationToken = stop.Token }, async (item, token) =>
+                {
+                    var length = item.Object.BlockLength(item.Index);
+                    if (Interlocked.Add(ref reserved, length) > options.MaxBytes)
+                    {
+                        Volatile.Write(ref capReached, true);
+                        await stop.CancelAsync();
+                        return;
+                    }
+
+                    await EnsureBlockAsync(backend, item.Object, item.Index, token);
+                    Interlocked.Add(ref downloaded, length);
+                    if (Interlocked.Decrement(ref item.Remaining.Value) == 0)
+                    {
+                        Interlocked.Increment(ref filesDone);
+                        progress?.Report(Current());
+                    }
+                });
+            }
+            catch (OperationCanceledException) when (Volatile.Read(ref capReached) && !cancellationToken.IsCancellationRequested)
+            {
+            }
+        }
+        finally
+        {
+            foreach (var cachedObject in acquired)
+            {
+                cachedObject.Release();
+            }
+        }
+
+        var final = Current();
+        progress?.Report(final);
+        return final;
+    }
+
+    /// <summary>Makes a block present (fetching it if needed) without counting it as a demand hit or miss.</summary>
+    private async Task EnsureBlockAsync(IBackend backend, CachedObject cachedObject, long index, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < 4; attempt++)
+        {
+            if (cachedObject.GetBlock(index) is { IsRetired: false } || cachedObject.IsDeleted)
+            {
+                return;
+            }
+
+            var fetch = GetOrStartFetch(backend, cachedObject, index, speculative: false, out _);
+            if (!await fetch.Completion.Task.WaitAsync(cancellationToken) && !fetch.IsPlaceholder)
+            {
+                return;
+            }
+        }
+    }
+
+    private sealed class StrongBox<T>(T value)
+    {
+        public T Value = value;
+    }
+}
