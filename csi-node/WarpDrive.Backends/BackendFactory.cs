@@ -1,12 +1,27 @@
+using Amazon.Runtime;
+using Azure.Core;
 using Microsoft.Extensions.Logging;
+using WarpDrive.Backends.AzureBlob;
+using WarpDrive.Backends.Gcs;
 using WarpDrive.Backends.Local;
+using WarpDrive.Backends.S3;
 
 namespace WarpDrive.Backends;
 
-/// <summary>Things a backend may need besides its config map; every property is optional.</summary>
+/// <summary>
+/// Things a backend may need besides its config map; every property is optional. Credential properties are the
+/// plug-in point for federated identity: when set they win over credentials named in the config map.
+/// </summary>
 public sealed class BackendServices
 {
     public ILoggerFactory? LoggerFactory { get; init; }
+
+    public AWSCredentials? AwsCredentials { get; init; }
+
+    public TokenCredential? AzureCredential { get; init; }
+
+    /// <summary>Returns a current OAuth2 access token for GCS; called per request, so it should cache.</summary>
+    public Func<CancellationToken, ValueTask<string>>? GcsTokenSource { get; init; }
 }
 
 /// <summary>Creates a backend from its type name and string config map (as written in the agent config).</summary>
@@ -15,16 +30,13 @@ public static class BackendFactory
     public static IBackend Create(string name, string type, IReadOnlyDictionary<string, string> config, BackendServices? services = null)
     {
         ArgumentNullException.ThrowIfNull(config);
-        _ = services;
         return type switch
         {
-            "local" => new LocalBackend(name, Required(config, "root", type)),
+            "local" => new LocalBackend(name, new BackendConfig(type, config).Required("root")),
+            "s3" => new S3Backend(name, config, services?.AwsCredentials),
+            "azureblob" => new AzureBlobBackend(name, config, services?.AzureCredential),
+            "gcs" => new GcsBackend(name, config, services?.GcsTokenSource),
             _ => throw new ArgumentException($"unknown backend type '{type}'", nameof(type)),
         };
     }
-
-    internal static string Required(IReadOnlyDictionary<string, string> config, string key, string type) =>
-        config.TryGetValue(key, out var value) && !string.IsNullOrWhiteSpace(value)
-            ? value
-            : throw new ArgumentException($"backend type '{type}' needs config key '{key}'", nameof(config));
 }

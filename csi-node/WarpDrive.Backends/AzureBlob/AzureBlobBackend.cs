@@ -1,0 +1,185 @@
+using System.Runtime.CompilerServices;
+using Azure;
+using Azure.Core;
+using Azure.Storage;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using WarpDrive.Backends.Resilience;
+
+namespace WarpDrive.Backends.AzureBlob;
+
+/// <summary>A container (or a prefix in it) on Azure Blob Storage, Azurite or a sovereign cloud.</summary>
+/// <remarks>
+/// Config keys: account; container; endpoint (default https://{account}.blob.core.windows.net); prefix;
+/// account_key_env (shared key) or sas_token_env (SAS), both names of environment variables; timeout; page_size.
+/// An injected <see cref="TokenCredential"/> wins over both (the hook for federated identity). Without any
+/// credential requests are anonymous (public containers). Azure.Core's retries are off; see <see cref="BackendResilience"/>.
+/// </remarks>
+public sealed class AzureBlobBackend : IBackend
+{
+    private readonly BlobContainerClient _container;
+    private readonly string _prefix;
+    private readonly int _pageSize;
+    private readonly BackendResilience _resilience;
+
+    public AzureBlobBackend(string name, IReadOnlyDictionary<string, string> config, TokenCredential? tokenCredential = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        Name = name;
+        var c = new BackendConfig(Type, config);
+        var account = c.Required("account");
+        var containerName = c.Required("container");
+        _prefix = c.Prefix();
+        _pageSize = c.Int("page_size", 5000);
+        _resilience = BackendResilience.FromConfig(name, c, Classify);
+        var endpoint = new Uri((c.Optional("endpoint") ?? $"https://{account}.blob.core.windows.net").TrimEnd('/') + "/");
+        var options = new BlobClientOptions();
+        options.Retry.MaxRetries = 0;
+        options.Retry.NetworkTimeout = _resilience.AttemptTimeout;
+        var containerUri = new Uri(endpoint, containerName);
+        if (tokenCredential is not null)
+        {
+            _container = new BlobContainerClient(containerUri, tokenCredential, options);
+        }
+        else if (c.SecretFromEnvironment("account_key_env") is { } key)
+        {
+            _container = new BlobContainerClient(containerUri, new StorageSharedKeyCredential(account, key), options);
+        }
+        else if (c.SecretFromEnvironment("sas_token_env") is { } sas)
+        {
+            _container = new BlobContainerClient(containerUri, new AzureSasCredential(sas.TrimStart('?')), options);
+        }
+        else
+        {
+            _container = new BlobContainerClient(containerUri, options);
+        }
+    }
+
+    public string Name { get; }
+
+    public string Type => "azureblob";
+
+    public async IAsyncEnumerable<BackendEntry> ListAsync(string prefix, bool recursive, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var directory = prefix.Trim('/');
+        var blobPrefix = directory.Length == 0 ? _prefix : _prefix + directory + "/";
+        string? continuation = null;
+        do
+        {
+            var page = await _resilience.ExecuteAsync("list", directory, (Backend: this, blobPrefix, continuation, recursive), static async (s, ct) =>
+            {
+                var pages = s.recursive
+                    ? s.Backend._container.GetBlobsAsync(BlobTraits.None, BlobStates.None, s.blobPrefix, ct).AsPages(s.continuation, s.Backend._pageSize)
+                        .Select(p => (Items: p.Values.Select(b => BlobHierarchyItemFor(b)).ToList(), p.ContinuationToken))
+                    : s.Backend._container.GetBlobsByHierarchyAsync(BlobTraits.None, BlobStates.None, "/", s.blobPrefix, ct).AsPages(s.continuation, s.Backend._pageSize)
+                        .Select(p => (Items: p.Values.ToList(), p.ContinuationToken));
+                await foreach (var first in pages.WithCancellation(ct).ConfigureAwait(false))
+                {
+                    return first;
+                }
+                return (Items: new List<BlobHierarchyItem>(), ContinuationToken: (string?)null);
+            }, cancellationToken).ConfigureAwait(false);
+            foreach (var item in page.Items)
+            {
+                if (item.IsPrefix)
+                {
+                    yield return new BackendEntry(ToPath(item.Prefix.TrimEnd('/')), true, 0, DateTimeOffset.UnixEpoch, "");
+                }
+                else if (!item.Blob.Name.EndsWith('/'))
+                {
+                    var p = item.Blob.Properties;
+                    yield return new BackendEntry(ToPath(item.Blob.Name), false, p.ContentLength ?? 0, p.LastModified ?? DateTimeOffset.UnixEpoch, p.ETag?.ToString() ?? "");
+                }
+            }
+            continuation = string.IsNullOrEmpty(page.ContinuationToken) ? null : page.ContinuationToken;
+        }
+        while (continuation is not null);
+    }
+
+    public async ValueTask<BackendEntry?> StatAsync(string path, CancellationToken cancellationToken)
+    {
+        path = path.Trim('/');
+        if (path.Length > 0)
+        {
+            try
+            {
+                var properties = await _resilience.ExecuteAsync("stat", path, _container.GetBlobClient(_prefix + path),
+                    static async (blob, ct) => (await blob.GetPropertiesAsync(cancellationToken: ct).ConfigureAwait(false)).Value, cancellationToken).ConfigureAwait(false);
+                return new BackendEntry(path, false, properties.ContentLength, properties.LastModified, properties.ETag.ToString());
+            }
+            catch (BackendException e) when (e.Kind == BackendErrorKind.NotFound && e.InnerException is RequestFailedException { ErrorCode: "BlobNotFound" } or RequestFailedException { ErrorCode: null })
+            {
+                // not a blob; maybe a prefix (a missing container stays an error)
+            }
+        }
+        var hasChildren = await _resilience.ExecuteAsync("stat", path, (_container, Prefix: path.Length == 0 ? _prefix : _prefix + path + "/"), static async (s, ct) =>
+        {
+            await foreach (var page in s._container.GetBlobsAsync(BlobTraits.None, BlobStates.None, s.Prefix, ct).AsPages(pageSizeHint: 1).WithCancellation(ct).ConfigureAwait(false))
+            {
+                return page.Values.Count > 0;
+            }
+            return false;
+        }, cancellationToken).ConfigureAwait(false);
+        return path.Length == 0 || hasChildren ? new BackendEntry(path, true, 0, DateTimeOffset.UnixEpoch, "") : null;
+    }
+
+    public ValueTask<int> ReadAtAsync(string path, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (buffer.IsEmpty)
+        {
+            return ValueTask.FromResult(0);
+        }
+        return _resilience.ExecuteAsync("read", path, (Blob: _container.GetBlobClient(_prefix + path), offset, buffer), static async (s, ct) =>
+        {
+            try
+            {
+                var options = new BlobDownloadOptions { Range = new HttpRange(s.offset, s.buffer.Length) };
+                using var response = (await s.Blob.DownloadStreamingAsync(options, ct).ConfigureAwait(false)).Value;
+                return await S3.S3Backend.ReadFully(response.Content, s.buffer, ct).ConfigureAwait(false);
+            }
+            catch (RequestFailedException e) when (e.Status == 416)
+            {
+                return 0; // at or past the end
+            }
+        }, cancellationToken);
+    }
+
+    public async ValueTask<Stream> OpenReadAsync(string path, CancellationToken cancellationToken)
+    {
+        var result = await _resilience.ExecuteAsync("open", path, _container.GetBlobClient(_prefix + path),
+            static async (blob, ct) => (await blob.DownloadStreamingAsync(cancellationToken: ct).ConfigureAwait(false)).Value, cancellationToken).ConfigureAwait(false);
+        return result.Content;
+    }
+
+    public async ValueTask WriteAsync(string path, Stream content, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        var seekable = await Seekable.From(content, cancellationToken).ConfigureAwait(false);
+        await using (seekable.ConfigureAwait(false))
+        {
+            await _resilience.ExecuteAsync("write", path, (Blob: _container.GetBlobClient(_prefix + path), seekable.Stream), static async (s, ct) =>
+            {
+                s.Stream.Position = 0;
+                await s.Blob.UploadAsync(s.Stream, overwrite: true, ct).ConfigureAwait(false);
+                return true;
+            }, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DeleteAsync(string path, CancellationToken cancellationToken) =>
+        await _resilience.ExecuteAsync("delete", path, _container.GetBlobClient(_prefix + path),
+            static async (blob, ct) => (await blob.DeleteIfExistsAsync(cancellationToken: ct).ConfigureAwait(false)).Value, cancellationToken).ConfigureAwait(false);
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    private static BlobHierarchyItem BlobHierarchyItemFor(BlobItem blob) => BlobsModelFactory.BlobHierarchyItem(null, blob);
+
+    private static FailureClass? Classify(Exception e) => e switch
+    {
+        RequestFailedException { Status: > 0 } r => FailureClass.FromHttpStatus(r.Status, r.ErrorCode),
+        _ => FailureClass.FromTransport(e),
+    };
+
+    private string ToPath(string blobName) => blobName[_prefix.Length..];
+}

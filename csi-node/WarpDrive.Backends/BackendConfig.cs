@@ -1,0 +1,60 @@
+using System.Globalization;
+
+namespace WarpDrive.Backends;
+
+/// <summary>Typed reads of a backend's string config map, with errors that name the key (never the value).</summary>
+public sealed class BackendConfig(string type, IReadOnlyDictionary<string, string> values)
+{
+    public IReadOnlyDictionary<string, string> Values { get; } = values ?? throw new ArgumentNullException(nameof(values));
+
+    public string? Optional(string key) =>
+        Values.TryGetValue(key, out var value) && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;
+
+    public string Required(string key) =>
+        Optional(key) ?? throw new ArgumentException($"backend type '{type}' needs config key '{key}'", nameof(key));
+
+    public bool Bool(string key, bool fallback) => Optional(key) switch
+    {
+        null => fallback,
+        "true" or "True" or "1" or "yes" => true,
+        "false" or "False" or "0" or "no" => false,
+        _ => throw new ArgumentException($"config key '{key}' of backend type '{type}' must be true or false", nameof(key)),
+    };
+
+    public int Int(string key, int fallback) => Optional(key) is { } s
+        ? int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0
+            ? v
+            : throw new ArgumentException($"config key '{key}' of backend type '{type}' must be a positive integer", nameof(key))
+        : fallback;
+
+    /// <summary>"30s", "500ms", "2m", or a bare number of seconds.</summary>
+    public TimeSpan Duration(string key, TimeSpan fallback)
+    {
+        if (Optional(key) is not { } s)
+        {
+            return fallback;
+        }
+        var (number, unit) = s.EndsWith("ms", StringComparison.Ordinal) ? (s[..^2], 1.0)
+            : s.EndsWith('s') ? (s[..^1], 1000.0)
+            : s.EndsWith('m') ? (s[..^1], 60_000.0)
+            : (s, 1000.0);
+        return double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value > 0
+            ? TimeSpan.FromMilliseconds(value * unit)
+            : throw new ArgumentException($"config key '{key}' of backend type '{type}' must be a duration like 30s or 500ms", nameof(key));
+    }
+
+    /// <summary>The value of the environment variable named by config key <paramref name="key"/>, if both are set.</summary>
+    public string? SecretFromEnvironment(string key)
+    {
+        if (Optional(key) is not { } variable)
+        {
+            return null;
+        }
+        return Environment.GetEnvironmentVariable(variable) is { Length: > 0 } secret
+            ? secret
+            : throw new ArgumentException($"environment variable '{variable}' (from config key '{key}') is not set", nameof(key));
+    }
+
+    /// <summary>A key prefix normalised to "" or "a/b/" (always ending in '/').</summary>
+    public string Prefix(string key = "prefix") => Optional(key)?.Trim('/') is { Length: > 0 } p ? p + "/" : "";
+}
