@@ -24,6 +24,9 @@ if ! dotnet build "$repo/WarpDrive.Operator.sln" -c Debug -nologo -clp:ErrorsOnl
   exit 1
 fi
 
+our_mounts() { awk '$3 ~ /^fuse/ && $1 ~ /warpdrive/ {print $2}' /proc/mounts | sort; }
+mounts_before="$(our_mounts)"
+
 results="$repo/artifacts/test-results"
 rm -rf "$results"
 mkdir -p "$results"
@@ -42,7 +45,7 @@ for project in "$repo"/tests/*/*.csproj; do
 done
 
 # Anything of ours still mounted is a test that did not clean up: count it as a failure.
-leftover=$(awk '$3 ~ /^fuse/ && $1 ~ /warpdrive/ {print $2}' /proc/mounts)
+leftover=$(comm -13 <(echo "$mounts_before") <(our_mounts))
 leak=0
 if [ -n "$leftover" ]; then
   echo "FUSE mounts left behind by the tests:"; echo "$leftover"
