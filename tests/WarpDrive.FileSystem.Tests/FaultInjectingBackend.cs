@@ -11,7 +11,7 @@ internal sealed class FaultInjectingBackend(IBackend inner) : IBackend
 {
     private int _statCalls;
     private int _listCalls;
-    private int _readFailuresLeft;
+    private int _readFailuresLeft = int.MaxValue;
 
     public string Name => inner.Name;
 
