@@ -69,8 +69,14 @@ internal sealed class NodeIdScheme
         }
     }
 
-    private static ulong HashPath(string virtualPath, int seed) =>
-        XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(virtualPath), seed);
+    private static ulong HashPath(string virtualPath, int seed)
+    {
+        // Runs once per new node (then the table answers by path); short paths hash without allocating.
+        var maxBytes = Encoding.UTF8.GetMaxByteCount(virtualPath.Length);
+        Span<byte> utf8 = maxBytes <= 1024 ? stackalloc byte[maxBytes] : new byte[maxBytes];
+        var length = Encoding.UTF8.GetBytes(virtualPath, utf8);
+        return XxHash64.HashToUInt64(utf8[..length], seed);
+    }
 
     private static Dictionary<string, int> Load(string? statePath, ILogger logger)
     {
