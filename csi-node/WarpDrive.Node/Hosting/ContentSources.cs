@@ -11,7 +11,21 @@ public static class ContentSources
     {
         Directory.CreateDirectory(cache.Path);
         var logger = loggers.CreateLogger(typeof(ContentSources));
-        logger.LogInformation("block cache disabled: reads go straight to the backends");
-        return new DirectContentSource();
+        if (!cache.Enabled)
+        {
+            logger.LogInformation("block cache disabled: reads go straight to the backends");
+            return new DirectContentSource();
+        }
+
+        var options = new BlockCacheOptions(cache.Path, cache.MaxSize)
+        {
+            BlockSize = checked((int)cache.BlockSize),
+            ReadaheadBlocks = cache.ReadaheadBlocks,
+            MaxParallelFetch = cache.MaxParallelFetch,
+            EvictHighWater = cache.EvictHighWater,
+            EvictLowWater = cache.EvictLowWater,
+        };
+        logger.LogInformation("block cache at {Path}: {MaxSize} in {BlockSize} blocks", cache.Path, ByteSize.Format(cache.MaxSize), ByteSize.Format(cache.BlockSize));
+        return new BlockCache(options, loggers.CreateLogger<BlockCache>());
     }
 }
