@@ -194,13 +194,19 @@ public sealed partial class BlockCache
             }
 
             started = true;
-            _background.Track(RunFetchAsync(backend, key, fetch));
+            _background.Track(RunFetchAsync(backend, key, fetch, speculative));
             return fetch;
         }
     }
 
-    private async Task RunFetchAsync(IBackend backend, BlockKey key, BlockFetch fetch)
+    private async Task RunFetchAsync(IBackend backend, BlockKey key, BlockFetch fetch, bool speculative)
     {
+        if (speculative)
+        {
+            // Registered in _inFlight already (demand reads join it); the I/O itself leaves the scheduling thread.
+            await Task.Yield();
+        }
+
         var cachedObject = key.Object;
         var length = fetch.Entry.Length;
         var buffer = ArrayPool<byte>.Shared.Rent(length);
@@ -297,12 +303,13 @@ public sealed partial class BlockCache
         return true;
     }
 
-    private async Task PrefetchAsync(PrefetchRequest request)
+    /// <summary>Registers the speculative fetch synchronously, so a demand read arriving next joins it; returns its completion.</summary>
+    private Task PrefetchAsync(PrefetchRequest request)
     {
         var cachedObject = request.Object;
         if (cachedObject.IsDeleted || cachedObject.GetBlock(request.Index) is not null || _lifetime.IsCancellationRequested)
         {
-            return;
+            return Task.CompletedTask;
         }
 
         var fetch = GetOrStartFetch(request.Backend, cachedObject, request.Index, speculative: true, out var started);
@@ -311,7 +318,7 @@ public sealed partial class BlockCache
             Interlocked.Increment(ref _counters.ReadaheadIssued);
         }
 
-        await fetch.Completion.Task;
+        return fetch.Completion.Task;
     }
 
     /// <summary>Directory-level readahead: the first blocks of the next two files in name order.</summary>

@@ -98,35 +98,54 @@ internal sealed class PrefetchScheduler(long maxBytesInFlight, Func<PrefetchRequ
                 _running++;
             }
 
-            _ = RunAsync(next);
+            Task running;
+            try
+            {
+                running = fetch(next);
+            }
+            catch (Exception ex)
+            {
+                running = Task.FromException(ex);
+            }
+
+            if (running.IsCompleted)
+            {
+                // Nothing to wait for (already cached or joined a finished fetch): keep looping here rather than
+                // recursing through a continuation.
+                Finish(next, running);
+                continue;
+            }
+
+            _ = AwaitAsync(next, running);
         }
     }
 
-    private async Task RunAsync(PrefetchRequest request)
+    private async Task AwaitAsync(PrefetchRequest request, Task running)
     {
-        // Off the caller's thread: the demand read that scheduled this must not wait for it, and a
-        // chain of synchronously completing requests must not grow the stack.
-        await Task.Yield();
         try
         {
-            await fetch(request);
+            await running;
         }
-        catch (OperationCanceledException)
+        catch (Exception)
         {
+            // Observed and logged in Finish.
         }
-        catch (Exception ex)
-        {
-            logger.LogDebug(ex, "Prefetch of block {Index} of {Backend}:{Path} failed", request.Index, request.Object.Backend, request.Object.Path);
-        }
-        finally
-        {
-            lock (_gate)
-            {
-                _bytesInFlight -= request.Length;
-                _running--;
-            }
 
-            Pump();
+        Finish(request, running);
+        Pump();
+    }
+
+    private void Finish(PrefetchRequest request, Task completed)
+    {
+        if (completed.Exception is { } ex && ex.InnerException is not OperationCanceledException)
+        {
+            logger.LogDebug(ex.InnerException, "Prefetch of block {Index} of {Backend}:{Path} failed", request.Index, request.Object.Backend, request.Object.Path);
+        }
+
+        lock (_gate)
+        {
+            _bytesInFlight -= request.Length;
+            _running--;
         }
     }
 }
