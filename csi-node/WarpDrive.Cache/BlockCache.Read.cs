@@ -349,6 +349,8 @@ public sealed partial class BlockCache
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            // A failed listing is not cached: the next open in order tries again.
+            _listings.TryRemove((backend.Name, BackendPath.Parent(opened.Path)), out _);
             _logger.LogDebug(ex, "Directory prefetch after {Backend}:{Path} failed", backend.Name, opened.Path);
         }
     }

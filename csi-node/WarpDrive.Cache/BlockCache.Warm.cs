@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using WarpDrive.Backends;
 
 namespace WarpDrive.Cache;
@@ -122,10 +123,5 @@ public sealed partial class BlockCache
                 return;
             }
         }
-    }
-
-    private sealed class StrongBox<T>(T value)
-    {
-        public T Value = value;
     }
 }
