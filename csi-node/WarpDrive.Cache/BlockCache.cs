@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.IO.Hashing;
@@ -113,7 +114,7 @@ public sealed partial class BlockCache : IContentSource, IAsyncDisposable
     /// When every block of <paramref name="version"/> is cached and verifies, returns a read-only handle to its data
     /// file and a pin: until the pin is disposed, no block of it is evicted or hole-punched. For FUSE passthrough.
     /// </summary>
-    public bool TryOpenComplete(IBackend backend, BackendEntry version, out SafeFileHandle? file, out IDisposable? pin)
+    public bool TryOpenComplete(IBackend backend, BackendEntry version, [NotNullWhen(true)] out SafeFileHandle? file, [NotNullWhen(true)] out IDisposable? pin)
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(version);
