@@ -28,4 +28,6 @@ public enum Errno
     ENODATA = 61,
     EOPNOTSUPP = 95,
     ETIMEDOUT = 110,
+    /// <summary>A node id the filesystem no longer knows (e.g. after a restart): the kernel drops it and looks the name up again.</summary>
+    ESTALE = 116,
 }

@@ -23,6 +23,7 @@ public sealed partial class FuseServer
         var end = Math.Min((int)header.Len, request.Length);
         var body = request[Wire.InHeaderSize..end];
         var unique = header.Unique;
+        worker.Began(header.Opcode, FuseMetrics.Start());
         if (_options.Debug)
         {
             _logger.LogDebug("fuse <- {Opcode} unique={Unique} node={Node} len={Length}", header.Opcode, unique, header.NodeId, header.Len);
@@ -132,6 +133,11 @@ public sealed partial class FuseServer
             _logger.LogError(e, "FUSE {Opcode} on node {Node} failed", header.Opcode, header.NodeId);
             DeviceChannel.ReplyError(worker.Fd, unique, Errno.EIO);
         }
+
+        if (!worker.WentPending)
+        {
+            FuseMetrics.Record(header.Opcode, worker.Started);
+        }
     }
 
     private void OnLookup(WorkerState worker, in InHeader header, ReadOnlySpan<byte> body)
@@ -220,13 +226,14 @@ public sealed partial class FuseServer
         }
 
         worker.Cancellation = new CancellationTokenSource();
-        _ = CompleteReadLaterAsync(worker.Fd, header.Unique, task, buffer, cancellation);
+        _ = CompleteReadLaterAsync(worker.Fd, header.Unique, task, buffer, cancellation, worker.GoPending());
     }
 
-    private async Task CompleteReadLaterAsync(int fd, ulong unique, ValueTask<FuseResult<int>> task, byte[] buffer, CancellationTokenSource cancellation)
+    private async Task CompleteReadLaterAsync(int fd, ulong unique, ValueTask<FuseResult<int>> task, byte[] buffer, CancellationTokenSource cancellation, long started)
     {
         var result = await AwaitPending(unique, task, cancellation).ConfigureAwait(false);
         ReplyRead(fd, unique, result, buffer);
+        FuseMetrics.Record(Opcode.Read, started);
     }
 
     private static void ReplyRead(int fd, ulong unique, FuseResult<int> result, byte[] buffer)
@@ -269,10 +276,10 @@ public sealed partial class FuseServer
         }
 
         worker.Cancellation = new CancellationTokenSource();
-        _ = CompleteReadDirLaterAsync(worker.Fd, header.Unique, task, writer, buffer, cancellation);
+        _ = CompleteReadDirLaterAsync(worker.Fd, header.Unique, task, writer, buffer, cancellation, plus ? Opcode.ReadDirPlus : Opcode.ReadDir, worker.GoPending());
     }
 
-    private async Task CompleteReadDirLaterAsync(int fd, ulong unique, ValueTask<Errno> task, DirectoryEntryWriter writer, byte[] buffer, CancellationTokenSource cancellation)
+    private async Task CompleteReadDirLaterAsync(int fd, ulong unique, ValueTask<Errno> task, DirectoryEntryWriter writer, byte[] buffer, CancellationTokenSource cancellation, Opcode opcode, long started)
     {
         _pending[unique] = cancellation;
         Errno error;
@@ -296,6 +303,7 @@ public sealed partial class FuseServer
         }
 
         ReplyReadDir(fd, unique, error, writer, buffer);
+        FuseMetrics.Record(opcode, started);
     }
 
     private static void ReplyReadDir(int fd, ulong unique, Errno error, DirectoryEntryWriter writer, byte[] buffer)
@@ -417,13 +425,14 @@ public sealed partial class FuseServer
 
         var cancellation = worker.Cancellation;
         worker.Cancellation = new CancellationTokenSource();
-        _ = CompleteLaterAsync(worker.Fd, unique, task, encode, cancellation);
+        _ = CompleteLaterAsync(worker.Fd, unique, task, encode, cancellation, worker.Opcode, worker.GoPending());
     }
 
-    private async Task CompleteLaterAsync<T>(int fd, ulong unique, ValueTask<FuseResult<T>> task, Encoder<T> encode, CancellationTokenSource cancellation)
+    private async Task CompleteLaterAsync<T>(int fd, ulong unique, ValueTask<FuseResult<T>> task, Encoder<T> encode, CancellationTokenSource cancellation, Opcode opcode, long started)
     {
         var result = await AwaitPending(unique, task, cancellation).ConfigureAwait(false);
         Reply(fd, unique, result, encode);
+        FuseMetrics.Record(opcode, started);
     }
 
     private async ValueTask<FuseResult<T>> AwaitPending<T>(ulong unique, ValueTask<FuseResult<T>> task, CancellationTokenSource cancellation)

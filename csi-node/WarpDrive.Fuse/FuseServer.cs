@@ -391,5 +391,27 @@ public sealed partial class FuseServer : IFuseConnection, IAsyncDisposable
         /// one that goes pending keeps it (INTERRUPT may cancel it) and the worker makes a new one.
         /// </summary>
         public CancellationTokenSource Cancellation { get; set; } = new();
+
+        /// <summary>The request being dispatched: its opcode and metrics start timestamp.</summary>
+        public Opcode Opcode { get; private set; }
+
+        public long Started { get; private set; }
+
+        /// <summary>True once the current request's reply was left to a continuation, which records its metrics.</summary>
+        public bool WentPending { get; private set; }
+
+        public void Began(Opcode opcode, long started)
+        {
+            Opcode = opcode;
+            Started = started;
+            WentPending = false;
+        }
+
+        /// <summary>Marks the current request pending and returns its start timestamp for the continuation.</summary>
+        public long GoPending()
+        {
+            WentPending = true;
+            return Started;
+        }
     }
 }

@@ -86,6 +86,8 @@ public interface IFuseConnection
     /// <summary>
     /// Drops the kernel's cached attributes and page cache of an inode (FUSE_NOTIFY_INVAL_INODE).
     /// <paramref name="length"/> 0 means to the end of the file. ENOENT when the kernel no longer knows the inode.
+    /// Never call it from inside a request handler for the same inode: the kernel may hold page locks that a
+    /// pending READ of ours must release first, and the notification would wait for them forever.
     /// </summary>
     Errno InvalidateInode(ulong nodeId, long offset = 0, long length = 0);
 

@@ -138,6 +138,36 @@ public sealed class ProtocolMountTests(MountMethod method)
     }
 
     [Test]
+    public void OperationsAreCountedPerOpcode()
+    {
+        var counted = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == FuseMetrics.MeterName && instrument.Name == "warpdrive_fuse_operations")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                counted.AddOrUpdate((string)tag.Value!, value, (_, n) => n + value);
+            }
+        });
+        listener.Start();
+
+        Assert.That(File.ReadAllText(Path.Combine(_mountPoint, "hello.txt")), Is.EqualTo("hello, warpdrive\n"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(counted.GetValueOrDefault("lookup"), Is.GreaterThan(0));
+            Assert.That(counted.GetValueOrDefault("open"), Is.GreaterThan(0));
+            Assert.That(counted.GetValueOrDefault("read"), Is.GreaterThan(0));
+        });
+    }
+
+    [Test]
     public async Task UnmountEndsTheSession()
     {
         _server.Unmount();
