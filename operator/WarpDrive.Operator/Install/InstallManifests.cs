@@ -1,0 +1,315 @@
+using k8s.Models;
+using WarpDrive.Operator.Rendering;
+using WarpDrive.Operator.Resources;
+
+namespace WarpDrive.Operator.Install;
+
+/// <summary>Images and placement of an install; command-line options of <c>warpdrive-operator manifests</c>.</summary>
+public sealed record InstallSettings
+{
+    public string Namespace { get; init; } = "warpdrive-system";
+
+    public string OperatorImage { get; init; } = "ghcr.io/warpdrive/warpdrive-operator:0.1.0";
+
+    public string NodeImage { get; init; } = "ghcr.io/warpdrive/warpdrive-node:0.1.0";
+
+    public string RegistrarImage { get; init; } = "registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.13.0";
+
+    /// <summary>Host directory of the node cache.</summary>
+    public string CachePath { get; init; } = "/var/lib/warpdrive/cache";
+
+    public string CacheSize { get; init; } = "50GB";
+
+    public OperatorOptions OperatorOptions => new()
+    {
+        Namespace = Namespace,
+        CachePath = CachePath,
+        CacheMaxSize = CacheSize,
+    };
+}
+
+/// <summary>
+/// Everything <c>kubectl apply -f</c> needs to install WarpDrive without Helm, built from the client's model types so
+/// field names and nesting are checked by the compiler rather than by a cluster.
+/// </summary>
+public static class InstallManifests
+{
+    public const string KubeletDir = "/var/lib/kubelet";
+    public const string PluginDir = KubeletDir + "/plugins/" + WarpDriveApi.CsiDriverName;
+    public const string HealthPort = "9090";
+
+    public static List<object> Build(InstallSettings settings)
+    {
+        var ns = settings.Namespace;
+        var objects = new List<object>();
+        objects.AddRange(CrdGenerator.All());
+        objects.Add(new V1Namespace
+        {
+            ApiVersion = "v1",
+            Kind = "Namespace",
+            Metadata = new V1ObjectMeta { Name = ns, Labels = new Dictionary<string, string>
+            {
+                // The node agent is privileged (FUSE, mount propagation).
+                ["pod-security.kubernetes.io/enforce"] = "privileged",
+            } },
+        });
+        objects.Add(ServiceAccount(Rbac.OperatorName, ns));
+        objects.Add(ServiceAccount(Rbac.NodeName, ns));
+        objects.AddRange(RoleAndBindings(Rbac.OperatorName, ns, Rbac.OperatorClusterRules(), Rbac.OperatorNamespaceRules()));
+        objects.AddRange(RoleAndBindings(Rbac.NodeName, ns, Rbac.NodeClusterRules(), Rbac.NodeNamespaceRules()));
+        objects.Add(CsiDriver());
+        objects.Add(OperatorDeployment(settings));
+        objects.Add(NodeDaemonSet(settings));
+        return objects;
+    }
+
+    public static V1CSIDriver CsiDriver() => new()
+    {
+        ApiVersion = "storage.k8s.io/v1",
+        Kind = "CSIDriver",
+        Metadata = new V1ObjectMeta { Name = WarpDriveApi.CsiDriverName, Labels = Labels("csi-driver") },
+        Spec = new V1CSIDriverSpec
+        {
+            AttachRequired = false,
+            // The plugin checks the pod's namespace against the source's allowedNamespaces.
+            PodInfoOnMount = true,
+            VolumeLifecycleModes = ["Persistent", "Ephemeral"],
+            // A read-only FUSE tree: kubelet must not try to chown it for fsGroup.
+            FsGroupPolicy = "None",
+            RequiresRepublish = false,
+        },
+    };
+
+    public static V1Deployment OperatorDeployment(InstallSettings settings)
+    {
+        var labels = Labels("operator");
+        return new V1Deployment
+        {
+            ApiVersion = "apps/v1",
+            Kind = "Deployment",
+            Metadata = new V1ObjectMeta { Name = Rbac.OperatorName, NamespaceProperty = settings.Namespace, Labels = labels },
+            Spec = new V1DeploymentSpec
+            {
+                // Two replicas, one leader (Lease), so a node drain does not stop reconciliation.
+                Replicas = 2,
+                Selector = new V1LabelSelector { MatchLabels = labels },
+                Template = new V1PodTemplateSpec
+                {
+                    Metadata = new V1ObjectMeta { Labels = labels },
+                    Spec = new V1PodSpec
+                    {
+                        ServiceAccountName = Rbac.OperatorName,
+                        SecurityContext = new V1PodSecurityContext
+                        {
+                            RunAsNonRoot = true,
+                            RunAsUser = 65532,
+                            SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
+                        },
+                        Containers =
+                        [
+                            new V1Container
+                            {
+                                Name = "operator",
+                                Image = settings.OperatorImage,
+                                Args =
+                                [
+                                    "run",
+                                    "--namespace", settings.Namespace,
+                                    "--cache-path", settings.CachePath,
+                                    "--cache-size", settings.CacheSize,
+                                ],
+                                Env =
+                                [
+                                    FieldEnv("POD_NAME", "metadata.name"),
+                                    FieldEnv("POD_NAMESPACE", "metadata.namespace"),
+                                ],
+                                Resources = Resources("50m", "128Mi", "512Mi"),
+                                SecurityContext = new V1SecurityContext
+                                {
+                                    AllowPrivilegeEscalation = false,
+                                    ReadOnlyRootFilesystem = true,
+                                    Capabilities = new V1Capabilities { Drop = ["ALL"] },
+                                },
+                            },
+                        ],
+                    },
+                },
+            },
+        };
+    }
+
+    public static V1DaemonSet NodeDaemonSet(InstallSettings settings)
+    {
+        var labels = Labels("node");
+        var options = settings.OperatorOptions;
+        return new V1DaemonSet
+        {
+            ApiVersion = "apps/v1",
+            Kind = "DaemonSet",
+            Metadata = new V1ObjectMeta { Name = Rbac.NodeName, NamespaceProperty = settings.Namespace, Labels = labels },
+            Spec = new V1DaemonSetSpec
+            {
+                Selector = new V1LabelSelector { MatchLabels = labels },
+                UpdateStrategy = new V1DaemonSetUpdateStrategy
+                {
+                    Type = "RollingUpdate",
+                    RollingUpdate = new V1RollingUpdateDaemonSet { MaxUnavailable = "1" },
+                },
+                Template = new V1PodTemplateSpec
+                {
+                    Metadata = new V1ObjectMeta { Labels = labels },
+                    Spec = new V1PodSpec
+                    {
+                        ServiceAccountName = Rbac.NodeName,
+                        PriorityClassName = "system-node-critical",
+                        Tolerations = [new V1Toleration { OperatorProperty = "Exists" }],
+                        NodeSelector = new Dictionary<string, string> { ["kubernetes.io/os"] = "linux" },
+                        Containers = [NodeAgent(settings, options), Registrar(settings)],
+                        Volumes =
+                        [
+                            HostPath("fuse-device", "/dev/fuse", "CharDevice"),
+                            HostPath("kubelet-dir", KubeletDir, "Directory"),
+                            HostPath("plugin-dir", PluginDir, "DirectoryOrCreate"),
+                            HostPath("registration-dir", KubeletDir + "/plugins_registry", "Directory"),
+                            HostPath("state-dir", options.StateDir, "DirectoryOrCreate"),
+                            HostPath("cache-dir", options.CachePath, "DirectoryOrCreate"),
+                            new V1Volume
+                            {
+                                Name = "credentials",
+                                Secret = new V1SecretVolumeSource
+                                {
+                                    SecretName = options.CredentialsSecretName,
+                                    // The operator creates it on its first reconcile; the agent must not wait for it.
+                                    Optional = true,
+                                    // 0400 octal: readable by the agent (root) only.
+                                    DefaultMode = 256,
+                                },
+                            },
+                        ],
+                    },
+                },
+            },
+        };
+    }
+
+    private static V1Container NodeAgent(InstallSettings settings, OperatorOptions options) => new()
+    {
+        Name = "agent",
+        Image = settings.NodeImage,
+        Args =
+        [
+            "csi",
+            "--endpoint", "unix:///csi/csi.sock",
+            "--node-id", "$(NODE_NAME)",
+        ],
+        Env =
+        [
+            FieldEnv("NODE_NAME", "spec.nodeName"),
+            FieldEnv("POD_NAMESPACE", "metadata.namespace"),
+            // The agent watches this ConfigMap (see NodeConfigMaps.Name for names longer than 253 characters).
+            new V1EnvVar { Name = "WARPDRIVE_CONFIGMAP", Value = "warpdrive-node-$(NODE_NAME)" },
+        ],
+        // FUSE mounts and mount propagation into pods need a privileged container.
+        SecurityContext = new V1SecurityContext { Privileged = true },
+        Ports = [new V1ContainerPort { Name = "metrics", ContainerPort = 9090 }],
+        LivenessProbe = new V1Probe
+        {
+            HttpGet = new V1HTTPGetAction { Path = "/healthz", Port = HealthPort },
+            InitialDelaySeconds = 10,
+            PeriodSeconds = 10,
+            FailureThreshold = 3,
+        },
+        Resources = Resources("100m", "256Mi", "4Gi"),
+        VolumeMounts =
+        [
+            new V1VolumeMount { Name = "fuse-device", MountPath = "/dev/fuse" },
+            new V1VolumeMount { Name = "plugin-dir", MountPath = "/csi" },
+            // Bidirectional: mounts the agent makes for pods must reach the host, and so the kubelet and the pods.
+            new V1VolumeMount { Name = "kubelet-dir", MountPath = KubeletDir, MountPropagation = "Bidirectional" },
+            new V1VolumeMount { Name = "state-dir", MountPath = options.StateDir, MountPropagation = "Bidirectional" },
+            new V1VolumeMount { Name = "cache-dir", MountPath = options.CachePath },
+            new V1VolumeMount { Name = "credentials", MountPath = options.SecretsDir, ReadOnlyProperty = true },
+        ],
+    };
+
+    private static V1Container Registrar(InstallSettings settings) => new()
+    {
+        Name = "node-driver-registrar",
+        Image = settings.RegistrarImage,
+        Args =
+        [
+            "--csi-address=/csi/csi.sock",
+            $"--kubelet-registration-path={PluginDir}/csi.sock",
+            "--v=2",
+        ],
+        Resources = Resources("10m", "20Mi", "64Mi"),
+        VolumeMounts =
+        [
+            new V1VolumeMount { Name = "plugin-dir", MountPath = "/csi" },
+            new V1VolumeMount { Name = "registration-dir", MountPath = "/registration" },
+        ],
+    };
+
+    private static IEnumerable<object> RoleAndBindings(string name, string ns, List<V1PolicyRule> clusterRules, List<V1PolicyRule> namespaceRules)
+    {
+        var subject = new Rbacv1Subject { Kind = "ServiceAccount", Name = name, NamespaceProperty = ns };
+        yield return new V1ClusterRole
+        {
+            ApiVersion = "rbac.authorization.k8s.io/v1",
+            Kind = "ClusterRole",
+            Metadata = new V1ObjectMeta { Name = name, Labels = Labels("rbac") },
+            Rules = clusterRules,
+        };
+        yield return new V1ClusterRoleBinding
+        {
+            ApiVersion = "rbac.authorization.k8s.io/v1",
+            Kind = "ClusterRoleBinding",
+            Metadata = new V1ObjectMeta { Name = name, Labels = Labels("rbac") },
+            RoleRef = new V1RoleRef { ApiGroup = "rbac.authorization.k8s.io", Kind = "ClusterRole", Name = name },
+            Subjects = [subject],
+        };
+        yield return new V1Role
+        {
+            ApiVersion = "rbac.authorization.k8s.io/v1",
+            Kind = "Role",
+            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns, Labels = Labels("rbac") },
+            Rules = namespaceRules,
+        };
+        yield return new V1RoleBinding
+        {
+            ApiVersion = "rbac.authorization.k8s.io/v1",
+            Kind = "RoleBinding",
+            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns, Labels = Labels("rbac") },
+            RoleRef = new V1RoleRef { ApiGroup = "rbac.authorization.k8s.io", Kind = "Role", Name = name },
+            Subjects = [subject],
+        };
+    }
+
+    private static V1ServiceAccount ServiceAccount(string name, string ns) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "ServiceAccount",
+        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns, Labels = Labels("rbac") },
+    };
+
+    private static V1Volume HostPath(string name, string path, string type) =>
+        new() { Name = name, HostPath = new V1HostPathVolumeSource { Path = path, Type = type } };
+
+    private static V1EnvVar FieldEnv(string name, string fieldPath) => new()
+    {
+        Name = name,
+        ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = fieldPath } },
+    };
+
+    private static V1ResourceRequirements Resources(string cpu, string memory, string memoryLimit) => new()
+    {
+        Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new(cpu), ["memory"] = new(memory) },
+        Limits = new Dictionary<string, ResourceQuantity> { ["memory"] = new(memoryLimit) },
+    };
+
+    private static Dictionary<string, string> Labels(string component) => new()
+    {
+        ["app.kubernetes.io/name"] = "warpdrive",
+        ["app.kubernetes.io/component"] = component,
+    };
+}

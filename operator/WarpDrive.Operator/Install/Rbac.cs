@@ -1,0 +1,77 @@
+using k8s.Models;
+using WarpDrive.Operator.Resources;
+
+namespace WarpDrive.Operator.Install;
+
+/// <summary>
+/// The least-privilege rules of both service accounts. Why each rule exists is next to it; a rule without a reason
+/// is a rule to remove. The install manifests and the Helm chart must grant the same (a test compares them).
+/// </summary>
+public static class Rbac
+{
+    public const string OperatorName = "warpdrive-operator";
+    public const string NodeName = "warpdrive-node";
+
+    private static readonly List<string> Read = ["get", "list", "watch"];
+
+    /// <summary>Cluster-wide: the operator reconciles resources in every namespace.</summary>
+    public static List<V1PolicyRule> OperatorClusterRules() =>
+    [
+        // The custom resources themselves, and the finalizer that removes a source's cluster-scoped PV.
+        Rule(WarpDriveApi.Group, ["warpdatasources", "warpcachewarms"], [.. Read, "update", "patch"]),
+        // Conditions, node counts, warm totals; delete only for finished warms past their TTL.
+        Rule(WarpDriveApi.Group, ["warpdatasources/status", "warpcachewarms/status"], ["get", "update", "patch"]),
+        Rule(WarpDriveApi.Group, ["warpcachewarms"], ["delete"]),
+        // Owner references with blockOwnerDeletion need update on the owner's finalizers subresource.
+        Rule(WarpDriveApi.Group, ["warpdatasources/finalizers"], ["update"]),
+        // Which nodes a source selects (labels) and owner references from ConfigMaps to Nodes.
+        Rule("", ["nodes"], Read),
+        // The static PV per source (cluster-scoped) and its bound claim in the source's namespace.
+        Rule("", ["persistentvolumes"], [.. Read, "create", "update", "patch", "delete"]),
+        Rule("", ["persistentvolumeclaims"], [.. Read, "create", "update", "patch", "delete"]),
+        // Secrets named by spec.auth.secretRef live in the sources' namespaces; read only, to mirror them.
+        Rule("", ["secrets"], Read),
+        // Tokens of the service accounts named by spec.auth.serviceAccountName, for federated auth.
+        Rule("", ["serviceaccounts/token"], ["create"]),
+        Rule("events.k8s.io", ["events"], ["create", "patch"]),
+    ];
+
+    /// <summary>In the operator's namespace only.</summary>
+    public static List<V1PolicyRule> OperatorNamespaceRules() =>
+    [
+        // The per-node ConfigMaps.
+        Rule("", ["configmaps"], [.. Read, "create", "update", "patch", "delete"]),
+        // The mirrored credentials Secret (reading is already granted cluster-wide).
+        Rule("", ["secrets"], ["create", "update", "patch", "delete"]),
+        // Leader election.
+        Rule("coordination.k8s.io", ["leases"], ["get", "create", "update"]),
+        // Which node agents are ready, for nodesReady.
+        Rule("", ["pods"], Read),
+    ];
+
+    /// <summary>Cluster-wide for the node agent: warm jobs live in users' namespaces.</summary>
+    public static List<V1PolicyRule> NodeClusterRules() =>
+    [
+        // Find warm jobs for this node's sources...
+        Rule(WarpDriveApi.Group, ["warpcachewarms"], Read),
+        // ...and report this node's entry of status.nodes with server-side apply. Nothing else is writable.
+        Rule(WarpDriveApi.Group, ["warpcachewarms/status"], ["patch"]),
+    ];
+
+    /// <summary>
+    /// In the operator's namespace for the node agent: read its own ConfigMap (get, and watch with a
+    /// metadata.name field selector, which RBAC authorizes as a request for that name). No list: an agent has no
+    /// reason to enumerate other nodes' configurations.
+    /// </summary>
+    public static List<V1PolicyRule> NodeNamespaceRules() =>
+    [
+        Rule("", ["configmaps"], ["get", "watch"]),
+    ];
+
+    private static V1PolicyRule Rule(string group, List<string> resources, List<string> verbs) => new()
+    {
+        ApiGroups = [group],
+        Resources = resources,
+        Verbs = verbs,
+    };
+}

@@ -1,0 +1,31 @@
+namespace WarpDrive.Operator.Rendering;
+
+/// <summary>
+/// Where the operator and the node agents live and what every node's cache looks like. One instance per operator
+/// process, from its command line; the same values are baked into the install manifests so both sides agree.
+/// </summary>
+public sealed record OperatorOptions
+{
+    /// <summary>Namespace of the operator, the node DaemonSet, the per-node ConfigMaps and the credentials Secret.</summary>
+    public string Namespace { get; init; } = "warpdrive-system";
+
+    /// <summary>The agent's state directory on the host; mounts and sockets live below it.</summary>
+    public string StateDir { get; init; } = "/var/lib/warpdrive";
+
+    /// <summary>Where the agent mounts its tree: every source is a directory <c>/&lt;namespace&gt;/&lt;name&gt;</c> below it.</summary>
+    public string MountPoint => StateDir + "/mounts";
+
+    /// <summary>Host directory of the block cache (a hostPath in the DaemonSet; put it on NVMe).</summary>
+    public string CachePath { get; init; } = "/var/lib/warpdrive/cache";
+
+    /// <summary>Cache size in the agent's size syntax (binary units).</summary>
+    public string CacheMaxSize { get; init; } = "50GB";
+
+    public string CacheBlockSize { get; init; } = "4MB";
+
+    /// <summary>Directory in the agent container where the credentials Secret is mounted.</summary>
+    public string SecretsDir { get; init; } = "/var/run/warpdrive/secrets";
+
+    /// <summary>The one Secret in <see cref="Namespace"/> holding the credentials every node may need.</summary>
+    public string CredentialsSecretName { get; init; } = "warpdrive-credentials";
+}

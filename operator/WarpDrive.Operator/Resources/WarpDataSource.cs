@@ -1,0 +1,152 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+using k8s;
+using k8s.Models;
+
+namespace WarpDrive.Operator.Resources;
+
+/// <summary>
+/// A storage location (bucket, container, NFS path, rclone remote) offered to the pods of a cluster as a read-only
+/// tree. The operator turns each one into a backend in the node config of every node it selects, and into a static
+/// PersistentVolume plus a bound claim of the same name in its namespace.
+/// </summary>
+[KubernetesEntity(Group = WarpDriveApi.Group, ApiVersion = WarpDriveApi.Version, Kind = KindName, PluralName = "warpdatasources")]
+[CustomResource("warpdatasource", "wds")]
+[Description("A read-only data source served by WarpDrive on the nodes it selects.")]
+[PrinterColumn(0, "Type", "string", ".spec.backend.type", Description = "Backend type.")]
+[PrinterColumn(1, "Ready Nodes", "integer", ".status.nodesReady", Description = "Nodes serving the source.")]
+[PrinterColumn(2, "Total Nodes", "integer", ".status.nodesTotal", Priority = 1, Description = "Nodes the source selects.")]
+[PrinterColumn(3, "Cached", "integer", ".status.cachedBytes", Description = "Bytes of the source held in node caches.")]
+[PrinterColumn(4, "Age", "date", ".metadata.creationTimestamp")]
+[CelRule("self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$') && size(self.metadata.name) <= 63",
+    "metadata.name must be a DNS label (lower-case letters, digits and '-', at most 63 characters): it names a node backend and a PersistentVolumeClaim",
+    Reason = "FieldValueInvalid")]
+public sealed class WarpDataSource : IKubernetesObject<V1ObjectMeta>
+{
+    public const string KindName = "WarpDataSource";
+
+    public string ApiVersion { get; set; } = WarpDriveApi.GroupVersion;
+
+    public string Kind { get; set; } = KindName;
+
+    public V1ObjectMeta Metadata { get; set; } = new();
+
+    [Required]
+    public WarpDataSourceSpec Spec { get; set; } = new();
+
+    public WarpDataSourceStatus? Status { get; set; }
+}
+
+[Description("What to serve, how to authenticate, how to cache and where.")]
+public sealed class WarpDataSourceSpec
+{
+    [Required]
+    public BackendSpec Backend { get; set; } = new();
+
+    public AuthSpec? Auth { get; set; }
+
+    public CacheSpec? Cache { get; set; }
+
+    [Description("Only nodes carrying all these labels serve the source. Empty: every node.")]
+    public IDictionary<string, string>? NodeSelector { get; set; }
+
+    [Description("Namespaces whose pods may mount the source with a CSI inline volume, besides its own. '*' allows every namespace.")]
+    [MaxLength(256)]
+    public IList<string>? AllowedNamespaces { get; set; }
+}
+
+[Description("The storage behind the source, in the node agent's backend terms.")]
+public sealed class BackendSpec
+{
+    [Required, Description("Kind of storage.")]
+    [AllowedValues(BackendTypes.Local, BackendTypes.S3, BackendTypes.AzureBlob, BackendTypes.Gcs, BackendTypes.Rclone)]
+    public string Type { get; set; } = "";
+
+    [Description("Path below the node's mount point the source appears at. Default: /<namespace>/<name>.")]
+    [RegularExpression(@"^(/[A-Za-z0-9._-]+)+$"), MaxLength(1024)]
+    public string? MountPath { get; set; }
+
+    [Description("Settings of the backend type (bucket, container, prefix, endpoint, root, …), as in the node agent's backends[].config. Never a secret: those go in auth.secretRef.")]
+    public IDictionary<string, string>? Config { get; set; }
+}
+
+[Description("How nodes obtain credentials for the backend.")]
+[CelRule("!(self.method in ['service_principal', 'static']) || has(self.secretRef)",
+    "spec.auth.secretRef is required when spec.auth.method is service_principal or static",
+    FieldPath = ".secretRef", Reason = "FieldValueRequired")]
+[CelRule("self.method != 'workload_identity' || (has(self.serviceAccountName) && size(self.serviceAccountName) > 0)",
+    "spec.auth.serviceAccountName is required when spec.auth.method is workload_identity",
+    FieldPath = ".serviceAccountName", Reason = "FieldValueRequired")]
+public sealed class AuthSpec
+{
+    [Required, Description("Credential method, as in the node agent's backends[].auth.method.")]
+    [AllowedValues(AuthMethods.ManagedIdentity, AuthMethods.ServicePrincipal, AuthMethods.WorkloadIdentity, AuthMethods.OidcFederation,
+        AuthMethods.GcpWif, AuthMethods.StaticKeyVault, AuthMethods.Static, AuthMethods.None)]
+    public string Method { get; set; } = AuthMethods.None;
+
+    [Description("A Secret in the source's namespace. Each of its keys K reaches the node agent as the setting K_file, a path to a file holding the value.")]
+    public SecretReference? SecretRef { get; set; }
+
+    [Description("Service account in the source's namespace whose token the node agent federates (workload_identity, oidc_federation, gcp_wif).")]
+    [RegularExpression(@"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"), MaxLength(253)]
+    public string? ServiceAccountName { get; set; }
+
+    [Description("Non-secret settings of the method (tenant_id, client_id, role_arn, audience, key_vault_url, …).")]
+    public IDictionary<string, string>? Settings { get; set; }
+}
+
+[Description("A Secret in the same namespace.")]
+public sealed class SecretReference
+{
+    [Required, Description("Name of the Secret."), RegularExpression(@"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"), MaxLength(253)]
+    public string Name { get; set; } = "";
+}
+
+[Description("Cache policy of the source on each node.")]
+[CelRule("!has(self.share) || (double(self.share) >= 0.0 && double(self.share) <= 1.0)",
+    "spec.cache.share must be between 0 and 1 (a fraction of the node cache)",
+    FieldPath = ".share", Reason = "FieldValueInvalid")]
+public sealed class CacheSpec
+{
+    [Description("Blocks fetched ahead of a sequential reader."), Range(0, 256)]
+    public int? ReadaheadBlocks { get; set; }
+
+    [Description("Keep the source's cached blocks out of eviction.")]
+    public bool? Pin { get; set; }
+
+    [Description("Largest fraction of the node cache the source may fill, 0..1.")]
+    [Range(0.0, 1.0)]
+    public double? Share { get; set; }
+
+    [Description("How long listings and attributes of the source are trusted, e.g. 30s, 5m, 1h30m.")]
+    [RegularExpression(@"^(0|([0-9]+(\.[0-9]+)?(ms|s|m|h|d))+)$")]
+    public string? MetadataTtl { get; set; }
+}
+
+[Description("What the operator and the nodes observed.")]
+public sealed class WarpDataSourceStatus
+{
+    [ListMap("type")]
+    public IList<StatusCondition>? Conditions { get; set; }
+
+    [Description("The .metadata.generation this status describes.")]
+    public long? ObservedGeneration { get; set; }
+
+    [Description("Selected nodes whose agent serves the source.")]
+    public int? NodesReady { get; set; }
+
+    [Description("Nodes the source selects.")]
+    public int? NodesTotal { get; set; }
+
+    [Description("Bytes of the source held in node caches, summed over nodes.")]
+    public long? CachedBytes { get; set; }
+
+    [Description("Objects found in the source by the last crawl.")]
+    public long? SourceObjects { get; set; }
+
+    [Description("Bytes found in the source by the last crawl.")]
+    public long? SourceBytes { get; set; }
+
+    [Description("When the source was last crawled."), SchemaFormat("date-time")]
+    public DateTime? LastCrawlTime { get; set; }
+}
