@@ -16,6 +16,15 @@ public sealed class BackendConfig
     public IReadOnlyDictionary<string, string> Config { get; init; } = new Dictionary<string, string>();
 
     public AuthConfig Auth { get; init; } = new();
+
+    /// <summary>
+    /// The Kubernetes namespace that owns this data source ("" when it belongs to none). The CSI node plugin lets
+    /// a pod mount the source only from this namespace or one in <see cref="AllowedNamespaces"/>.
+    /// </summary>
+    public string Namespace { get; init; } = "";
+
+    /// <summary>Other namespaces whose pods may mount this source through the CSI node plugin.</summary>
+    public IReadOnlyList<string> AllowedNamespaces { get; init; } = [];
 }
 
 /// <summary>YAML <c>backends[].auth</c> — how the backend gets credentials. Never holds a secret by value.</summary>

@@ -59,6 +59,10 @@ public sealed class NodeConfig
             // Only the key names of auth settings: even reference values (variable names, file paths) stay out of logs.
             var authKeys = string.Join(", ", backend.Auth.Settings.Keys.Order(StringComparer.Ordinal));
             Line(text, 2, $"auth: method {backend.Auth.Method}, settings [{authKeys}]");
+            if (backend.Namespace.Length > 0 || backend.AllowedNamespaces.Count > 0)
+            {
+                Line(text, 2, $"namespace: {backend.Namespace}, allowed_namespaces: [{string.Join(", ", backend.AllowedNamespaces)}]");
+            }
         }
 
         Line(text, 0, $"metrics: enabled {Bool(Metrics.Enabled)}, addr {Metrics.Addr}");

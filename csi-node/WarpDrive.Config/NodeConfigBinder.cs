@@ -89,6 +89,8 @@ internal static class NodeConfigBinder
             MountPath = MountPaths.Normalize(mountPath ?? "/" + name),
             Config = map.Map("config").RemainingScalars(),
             Auth = BindAuth(map.Map("auth")),
+            Namespace = map.String("namespace", ""),
+            AllowedNamespaces = map.StringList("allowed_namespaces"),
         };
         map.RejectUnknownKeys();
         return backend;

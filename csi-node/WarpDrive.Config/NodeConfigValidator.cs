@@ -85,8 +85,31 @@ internal static partial class NodeConfigValidator
             ValidateBackendConfig(key, backend);
             RequireOneOf($"{key}.auth.method", backend.Auth.Method, AuthMethods.All, "a known auth method");
             RefuseSecretsByValue($"{key}.auth", backend.Auth.Settings);
+            ValidateNamespaces(key, backend);
         }
     }
+
+    /// <summary>Kubernetes namespace names are DNS-1123 labels; anything else could never match a pod's namespace.</summary>
+    private static void ValidateNamespaces(string key, BackendConfig backend)
+    {
+        if (backend.Namespace.Length > 0 && !IsNamespaceName(backend.Namespace))
+        {
+            throw new ConfigException($"{key}.namespace",
+                $"\"{backend.Namespace}\" is not a Kubernetes namespace name (lower-case letters, digits and -, at most 63, e.g. team-a)");
+        }
+
+        for (var i = 0; i < backend.AllowedNamespaces.Count; i++)
+        {
+            var name = backend.AllowedNamespaces[i];
+            if (!IsNamespaceName(name))
+            {
+                throw new ConfigException($"{key}.allowed_namespaces[{i}]",
+                    $"\"{name}\" is not a Kubernetes namespace name (lower-case letters, digits and -, at most 63, e.g. team-a)");
+            }
+        }
+    }
+
+    private static bool IsNamespaceName(string name) => name.Length <= 63 && NamespaceName().IsMatch(name);
 
     private static void ValidateName(string key, string name, Dictionary<string, int> seen, int index)
     {
@@ -252,4 +275,7 @@ internal static partial class NodeConfigValidator
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-_]*$", RegexOptions.CultureInvariant)]
     private static partial Regex BackendName();
+
+    [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", RegexOptions.CultureInvariant)]
+    private static partial Regex NamespaceName();
 }

@@ -159,6 +159,19 @@ internal sealed class YamlMap
             : throw new ConfigException(KeyOf(name), "expected a list (items starting with \"- \")");
     }
 
+    /// <summary>A list of single values (e.g. <c>[a, b]</c>), each expanded; an absent or null key gives none.</summary>
+    public IReadOnlyList<string> StringList(string name)
+    {
+        var items = Sequence(name);
+        var result = new List<string>(items.Count);
+        for (var i = 0; i < items.Count; i++)
+        {
+            result.Add(ScalarText(items[i], $"{KeyOf(name)}[{i}]"));
+        }
+
+        return result;
+    }
+
     /// <summary>
     /// Every key not asked for yet, as expanded strings; for free-form maps such as a backend's config.
     /// Values are only stringified scalars, so a nested map or list is refused.
