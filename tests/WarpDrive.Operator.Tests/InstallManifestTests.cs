@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using k8s;
+using k8s.Models;
+using WarpDrive.Operator.Install;
+
+namespace WarpDrive.Operator.Tests;
+
+public sealed class InstallManifestTests
+{
+    private static List<object> objects = [];
+
+    /// <summary>Runs the real <c>warpdrive-operator manifests</c> and parses its output back with the client's loader.</summary>
+    [OneTimeSetUp]
+    public static async Task RenderWithTheCli()
+    {
+        var dll = typeof(InstallManifests).Assembly.Location;
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { dll, "manifests", "--namespace", "wd-test", "--image", "example.com/op:1", "--node-image", "example.com/node:1" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        Assert.That(process.ExitCode, Is.Zero, await stderr);
+        objects = KubernetesYaml.LoadAllFromString(await stdout, strict: true);
+    }
+
+    private static T Single<T>(string name) => objects.OfType<T>().Single(o => ((IMetadata<V1ObjectMeta>)o!).Metadata.Name == name);
+
+    [Test]
+    public void Output_is_the_expected_list_of_kubernetes_objects()
+    {
+        var kinds = objects.Select(o => $"{((IKubernetesObject)o).Kind}/{((IMetadata<V1ObjectMeta>)o).Metadata.Name}").ToList();
+        Assert.That(kinds, Is.EquivalentTo(new[]
+        {
+            "CustomResourceDefinition/warpdatasources.warpdrive.io",
+            "CustomResourceDefinition/warpcachewarms.warpdrive.io",
+            "Namespace/wd-test",
+            "ServiceAccount/warpdrive-operator",
+            "ServiceAccount/warpdrive-node",
+            "ClusterRole/warpdrive-operator",
+            "ClusterRoleBinding/warpdrive-operator",
+            "Role/warpdrive-operator",
+            "RoleBinding/warpdrive-operator",
+            "ClusterRole/warpdrive-node",
+            "ClusterRoleBinding/warpdrive-node",
+            "Role/warpdrive-node",
+            "RoleBinding/warpdrive-node",
+            "CSIDriver/csi.warpdrive.io",
+            "Deployment/warpdrive-operator",
+            "DaemonSet/warpdrive-node",
+        }));
+        foreach (var namespaced in objects.OfType<IMetadata<V1ObjectMeta>>().Where(o => o.Metadata.NamespaceProperty is not null))
+        {
+            Assert.That(namespaced.Metadata.NamespaceProperty, Is.EqualTo("wd-test"));
+        }
+    }
+
+    [Test]
+    public void Node_agent_can_only_read_its_configmaps_and_report_warm_status()
+    {
+        var cluster = Single<V1ClusterRole>("warpdrive-node").Rules;
+        var local = Single<V1Role>("warpdrive-node").Rules;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Grants(cluster), Is.EquivalentTo(new[]
+            {
+                "warpdrive.io/warpcachewarms:get", "warpdrive.io/warpcachewarms:list", "warpdrive.io/warpcachewarms:watch",
+                "warpdrive.io/warpcachewarms/status:patch",
+            }));
+            Assert.That(Grants(local), Is.EquivalentTo(new[] { "/configmaps:get", "/configmaps:watch" }));
+        });
+    }
+
+    [Test]
+    public void Operator_reads_secrets_cluster_wide_but_writes_them_only_in_its_namespace()
+    {
+        var cluster = Grants(Single<V1ClusterRole>("warpdrive-operator").Rules);
+        var local = Grants(Single<V1Role>("warpdrive-operator").Rules);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(cluster.Where(g => g.StartsWith("/secrets:", StringComparison.Ordinal)), Is.EquivalentTo(new[] { "/secrets:get", "/secrets:list", "/secrets:watch" }));
+            Assert.That(local, Does.Contain("/secrets:create").And.Contain("/configmaps:create").And.Contain("coordination.k8s.io/leases:update"));
+            Assert.That(cluster, Does.Contain("/persistentvolumes:create").And.Contain("warpdrive.io/warpdatasources/status:patch"));
+            Assert.That(cluster, Does.Not.Contain("/configmaps:create"), "ConfigMaps are written in the operator's namespace only");
+        });
+    }
+
+    [Test]
+    public void No_rule_uses_wildcards_and_bindings_point_at_the_right_accounts()
+    {
+        var rules = objects.OfType<V1ClusterRole>().SelectMany(r => r.Rules).Concat(objects.OfType<V1Role>().SelectMany(r => r.Rules)).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(rules.SelectMany(r => r.Verbs.Concat(r.Resources).Concat(r.ApiGroups)), Has.None.EqualTo("*"));
+            foreach (var binding in objects.OfType<V1ClusterRoleBinding>())
+            {
+                Assert.That(binding.RoleRef.Name, Is.EqualTo(binding.Metadata.Name));
+                Assert.That(binding.Subjects.Single().Name, Is.EqualTo(binding.Metadata.Name));
+                Assert.That(binding.Subjects.Single().NamespaceProperty, Is.EqualTo("wd-test"));
+            }
+
+            foreach (var binding in objects.OfType<V1RoleBinding>())
+            {
+                Assert.That((binding.RoleRef.Kind, binding.RoleRef.Name), Is.EqualTo(("Role", binding.Metadata.Name)));
+            }
+        });
+    }
+
+    [Test]
+    public void Csi_driver_is_attach_free_with_pod_info_and_both_lifecycle_modes()
+    {
+        var driver = Single<V1CSIDriver>("csi.warpdrive.io");
+        Assert.Multiple(() =>
+        {
+            Assert.That(driver.Spec.AttachRequired, Is.False);
+            Assert.That(driver.Spec.PodInfoOnMount, Is.True);
+            Assert.That(driver.Spec.VolumeLifecycleModes, Is.EquivalentTo(new[] { "Persistent", "Ephemeral" }));
+        });
+    }
+
+    [Test]
+    public void Node_daemonset_runs_a_privileged_agent_with_fuse_propagation_registrar_and_probe()
+    {
+        var spec = Single<V1DaemonSet>("warpdrive-node").Spec.Template.Spec;
+        var agent = spec.Containers.Single(c => c.Name == "agent");
+        var registrar = spec.Containers.Single(c => c.Name == "node-driver-registrar");
+        var hostPaths = spec.Volumes.Where(v => v.HostPath is not null).ToDictionary(v => v.Name, v => v.HostPath.Path);
+        var mounts = agent.VolumeMounts.ToDictionary(m => m.Name);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(spec.ServiceAccountName, Is.EqualTo("warpdrive-node"));
+            Assert.That(agent.Image, Is.EqualTo("example.com/node:1"));
+            Assert.That(agent.SecurityContext.Privileged, Is.True);
+            Assert.That(agent.Args, Is.EqualTo(new[] { "csi", "--endpoint", "unix:///csi/csi.sock", "--node-id", "$(NODE_NAME)" }));
+            Assert.That(agent.Env.Single(e => e.Name == "NODE_NAME").ValueFrom.FieldRef.FieldPath, Is.EqualTo("spec.nodeName"));
+            Assert.That(hostPaths["fuse-device"], Is.EqualTo("/dev/fuse"));
+            Assert.That(hostPaths["kubelet-dir"], Is.EqualTo("/var/lib/kubelet"));
+            Assert.That(mounts["kubelet-dir"].MountPropagation, Is.EqualTo("Bidirectional"));
+            Assert.That(mounts["credentials"].MountPath, Is.EqualTo("/var/run/warpdrive/secrets"));
+            Assert.That(agent.LivenessProbe.HttpGet.Path, Is.EqualTo("/healthz"));
+            Assert.That(agent.LivenessProbe.HttpGet.Port.Value, Is.EqualTo("9090"));
+            Assert.That(registrar.Image, Does.StartWith("registry.k8s.io/sig-storage/csi-node-driver-registrar:"));
+            Assert.That(registrar.Args, Does.Contain("--kubelet-registration-path=/var/lib/kubelet/plugins/csi.warpdrive.io/csi.sock"));
+            Assert.That(hostPaths["registration-dir"], Is.EqualTo("/var/lib/kubelet/plugins_registry"));
+        });
+    }
+
+    [Test]
+    public void Operator_deployment_runs_unprivileged_with_its_account_and_image()
+    {
+        var pod = Single<V1Deployment>("warpdrive-operator").Spec.Template.Spec;
+        var container = pod.Containers.Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That(pod.ServiceAccountName, Is.EqualTo("warpdrive-operator"));
+            Assert.That(container.Image, Is.EqualTo("example.com/op:1"));
+            Assert.That(pod.SecurityContext.RunAsNonRoot, Is.True);
+            Assert.That(container.SecurityContext.AllowPrivilegeEscalation, Is.False);
+            Assert.That(container.Args, Does.Contain("wd-test"));
+        });
+    }
+
+    private static List<string> Grants(IEnumerable<V1PolicyRule> rules) =>
+        rules.SelectMany(r => r.ApiGroups.SelectMany(g => r.Resources.SelectMany(res => r.Verbs.Select(v => $"{g}/{res}:{v}")))).ToList();
+}
