@@ -13,7 +13,7 @@ namespace WarpDrive.Cache;
 /// block, one fetch per block however many readers want it), stored in one sparse file per object version,
 /// checksummed, prefetched for sequential readers and evicted LRU. See README.md for the design.
 /// </summary>
-public sealed partial class BlockCache : IContentSource, IAsyncDisposable
+public sealed partial class BlockCache : IContentSource, IPassthroughSource, IAsyncDisposable
 {
     /// <summary>How many blocks may be read without re-hashing (see <see cref="VerifiedBlockSet"/>).</summary>
     private const int VerifiedCapacity = 1024;

@@ -28,3 +28,20 @@ public interface IObjectReader : IDisposable
     /// <summary>Reads into <paramref name="destination"/> at <paramref name="offset"/>; short only at end of file.</summary>
     ValueTask<int> ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// A content source that can hand a fully cached object to the kernel as a plain file (FUSE passthrough):
+/// the kernel then reads it itself, at local-disk speed, without a request per read.
+/// </summary>
+public interface IPassthroughSource
+{
+    /// <summary>
+    /// When every block of <paramref name="version"/> is present and verifies, returns a read-only handle to
+    /// its data file and a pin that keeps the blocks from being evicted (or hole-punched) until disposed.
+    /// </summary>
+    bool TryOpenComplete(
+        IBackend backend,
+        BackendEntry version,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Microsoft.Win32.SafeHandles.SafeFileHandle? file,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out IDisposable? pin);
+}

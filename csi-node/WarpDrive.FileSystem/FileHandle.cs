@@ -1,4 +1,6 @@
+using Microsoft.Win32.SafeHandles;
 using WarpDrive.Cache;
+using WarpDrive.Fuse;
 
 namespace WarpDrive.FileSystem;
 
@@ -7,7 +9,7 @@ namespace WarpDrive.FileSystem;
 /// open file, a fresh reader is swapped in; the replaced one may still serve in-flight reads, so it is
 /// only disposed at release, with the current one.
 /// </summary>
-internal sealed class FileHandle(Inode inode, IObjectReader reader) : IDisposable
+internal sealed class FileHandle(Inode inode, IObjectReader reader, PassthroughBacking? passthrough = null) : IDisposable
 {
     private readonly Lock _retiredLock = new();
     private readonly List<IObjectReader> _retired = [];
@@ -37,6 +39,7 @@ internal sealed class FileHandle(Inode inode, IObjectReader reader) : IDisposabl
 
     public void Dispose()
     {
+        passthrough?.Dispose();
         Reader.Dispose();
         lock (_retiredLock)
         {
@@ -47,6 +50,22 @@ internal sealed class FileHandle(Inode inode, IObjectReader reader) : IDisposabl
 
             _retired.Clear();
         }
+    }
+}
+
+/// <summary>
+/// The kernel's backing-file registration for a passthrough open: closed at release, before the pin lets the
+/// cache evict the blocks the kernel was reading.
+/// </summary>
+internal sealed class PassthroughBacking(IFuseConnection connection, int backingId, SafeFileHandle file, IDisposable pin) : IDisposable
+{
+    public int BackingId => backingId;
+
+    public void Dispose()
+    {
+        connection.CloseBacking(backingId);
+        file.Dispose();
+        pin.Dispose();
     }
 }
 

@@ -7,6 +7,7 @@ public sealed class FileSystemStats
     private long _reads;
     private long _bytesRead;
     private long _errors;
+    private long _passthroughOpens;
 
     public long Lookups => Volatile.Read(ref _lookups);
 
@@ -26,4 +27,9 @@ public sealed class FileSystemStats
     }
 
     internal void CountError() => Interlocked.Increment(ref _errors);
+
+    /// <summary>Opens handed to the kernel as passthrough files: their reads never reach us.</summary>
+    public long PassthroughOpens => Volatile.Read(ref _passthroughOpens);
+
+    internal void CountPassthroughOpen() => Interlocked.Increment(ref _passthroughOpens);
 }

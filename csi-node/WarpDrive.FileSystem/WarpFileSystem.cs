@@ -207,7 +207,39 @@ public sealed class WarpFileSystem : IFuseFileSystem
             InvalidateInodeLater(inode.NodeId);
         }
 
-        return new FuseOpenReply(_files.Add(new FileHandle(inode, reader)), openFlags);
+        var passthrough = TryOpenPassthrough(inode.Mount!.Backend, version);
+        if (passthrough is not null)
+        {
+            // The kernel refuses KEEP_CACHE with passthrough (EIO at open): reads go to the backing file's own page cache.
+            openFlags = FuseOpenFlags.Passthrough;
+            Stats.CountPassthroughOpen();
+        }
+
+        return new FuseOpenReply(_files.Add(new FileHandle(inode, reader, passthrough)), openFlags, passthrough?.BackingId ?? 0);
+    }
+
+    /// <summary>
+    /// A fully cached, verified file is handed to the kernel as a backing file: it then serves reads itself.
+    /// The pin keeps the cache from punching holes under the kernel until release.
+    /// </summary>
+    private PassthroughBacking? TryOpenPassthrough(IBackend backend, BackendEntry version)
+    {
+        if (_connection is not { PassthroughAvailable: true } connection || _content is not IPassthroughSource source
+            || !source.TryOpenComplete(backend, version, out var file, out var pin))
+        {
+            return null;
+        }
+
+        var backingId = connection.OpenBacking(file);
+        if (backingId <= 0)
+        {
+            _logger.LogDebug("passthrough refused for {Backend}:{Path} (errno {Errno}); serving reads ourselves", backend.Name, version.Path, -backingId);
+            file.Dispose();
+            pin.Dispose();
+            return null;
+        }
+
+        return new PassthroughBacking(connection, backingId, file, pin);
     }
 
     public async ValueTask<FuseResult<int>> ReadAsync(ulong nodeId, ulong handle, long offset, Memory<byte> destination, CancellationToken cancellationToken)

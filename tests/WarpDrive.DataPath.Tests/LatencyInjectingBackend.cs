@@ -1,0 +1,38 @@
+using WarpDrive.Backends;
+
+namespace WarpDrive.DataPath.Tests;
+
+/// <summary>Wraps a real backend and adds a fixed delay to every data read, so a local directory behaves like a remote store.</summary>
+internal sealed class LatencyInjectingBackend(IBackend inner, TimeSpan readLatency) : IBackend
+{
+    private long _reads;
+
+    public long Reads => Interlocked.Read(ref _reads);
+
+    public string Name => inner.Name;
+
+    public string Type => inner.Type;
+
+    public IAsyncEnumerable<BackendEntry> ListAsync(string prefix, bool recursive, CancellationToken cancellationToken) => inner.ListAsync(prefix, recursive, cancellationToken);
+
+    public ValueTask<BackendEntry?> StatAsync(string path, CancellationToken cancellationToken) => inner.StatAsync(path, cancellationToken);
+
+    public async ValueTask<int> ReadAtAsync(string path, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _reads);
+        if (readLatency > TimeSpan.Zero)
+        {
+            await Task.Delay(readLatency, cancellationToken);
+        }
+
+        return await inner.ReadAtAsync(path, offset, buffer, cancellationToken);
+    }
+
+    public ValueTask<Stream> OpenReadAsync(string path, CancellationToken cancellationToken) => inner.OpenReadAsync(path, cancellationToken);
+
+    public ValueTask WriteAsync(string path, Stream content, CancellationToken cancellationToken) => inner.WriteAsync(path, content, cancellationToken);
+
+    public ValueTask DeleteAsync(string path, CancellationToken cancellationToken) => inner.DeleteAsync(path, cancellationToken);
+
+    public ValueTask DisposeAsync() => inner.DisposeAsync();
+}
