@@ -1,0 +1,26 @@
+namespace WarpDrive.Csi;
+
+/// <summary>
+/// Every mount the plugin makes or removes goes through here, so the CSI logic can run against the real kernel
+/// (<c>KernelMounter</c> in the node host) or against a recording double in isolation.
+/// </summary>
+public interface IMounter
+{
+    /// <summary>
+    /// Serves one data source as a FUSE tree at the request's mount point (an existing directory). Disposing
+    /// the result unmounts it and releases what it holds (but not the node's shared block cache).
+    /// </summary>
+    Task<IAsyncDisposable> MountSourceAsync(SourceMountRequest request, CancellationToken cancellationToken);
+
+    /// <summary>Bind-mounts <paramref name="source"/> onto <paramref name="target"/> (an existing directory), read-only.</summary>
+    void BindMountReadOnly(string source, string target);
+
+    /// <summary>Unmounts <paramref name="target"/>; a path that is not a mount point is not an error.</summary>
+    void Unmount(string target);
+
+    /// <summary>True when <paramref name="path"/> is itself a mount point (of any file system type).</summary>
+    bool IsMountPoint(string path);
+}
+
+/// <summary>What to mount for one source: its backend settings, where, and an optional kernel readahead.</summary>
+public sealed record SourceMountRequest(Config.BackendConfig Backend, string MountPoint, long? ReadaheadBytes);

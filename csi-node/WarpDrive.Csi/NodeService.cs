@@ -1,0 +1,180 @@
+using Csi.V1;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+
+namespace WarpDrive.Csi;
+
+/// <summary>
+/// The CSI Node service: publishes a data source (or a directory in it) read-only at a pod's target path by
+/// bind-mounting the node's one FUSE mount of that source. Arguments are checked first, then tenancy, then the
+/// per-volume try-lock; every error is a gRPC status code as the spec lists them.
+/// </summary>
+public sealed class NodeService(NodeIdentity identity, SourceMounts sources, Publications publications, VolumeLocks locks, IMounter mounter, ILogger<NodeService> logger)
+    : global::Csi.V1.Node.NodeBase
+{
+    public override Task<NodeGetCapabilitiesResponse> NodeGetCapabilities(NodeGetCapabilitiesRequest request, ServerCallContext context) =>
+        Task.FromResult(new NodeGetCapabilitiesResponse
+        {
+            Capabilities =
+            {
+                new NodeServiceCapability { Rpc = new NodeServiceCapability.Types.RPC { Type = NodeServiceCapability.Types.RPC.Types.Type.GetVolumeStats } },
+            },
+        });
+
+    public override Task<NodeGetInfoResponse> NodeGetInfo(NodeGetInfoRequest request, ServerCallContext context) =>
+        Task.FromResult(new NodeGetInfoResponse
+        {
+            NodeId = identity.NodeId,
+            AccessibleTopology = new Topology { Segments = { [CsiDriver.TopologyNodeKey] = identity.NodeId } },
+        });
+
+    public override async Task<NodePublishVolumeResponse> NodePublishVolume(NodePublishVolumeRequest request, ServerCallContext context)
+    {
+        var volume = VolumeRequest.Parse(request);
+        var source = sources.Find(volume.Source)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"data source \"{volume.Source}\" is not in this node's config"));
+        if (TenancyPolicy.Deny(source, volume.PodNamespace) is { } reason)
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, reason));
+        }
+
+        using var held = locks.TryAcquire(volume.VolumeId)
+            ?? throw new RpcException(new Status(StatusCode.Aborted, $"an operation on volume {volume.VolumeId} is already in progress"));
+
+        if (publications.Find(volume.TargetPath) is { } existing)
+        {
+            if (existing.VolumeId == volume.VolumeId && mounter.IsMountPoint(volume.TargetPath))
+            {
+                return new NodePublishVolumeResponse(); // idempotent repeat
+            }
+
+            if (existing.VolumeId != volume.VolumeId)
+            {
+                throw new RpcException(new Status(StatusCode.AlreadyExists, $"target {volume.TargetPath} already holds volume {existing.VolumeId}"));
+            }
+        }
+        else if (mounter.IsMountPoint(volume.TargetPath))
+        {
+            throw new RpcException(new Status(StatusCode.AlreadyExists, $"target {volume.TargetPath} is already a mount point not published by this plugin"));
+        }
+
+        var root = await sources.AcquireAsync(source, volume.TargetPath, volume.ReadaheadBytes, context.CancellationToken).ConfigureAwait(false);
+        try
+        {
+            var bindSource = ResolveBindSource(root, volume);
+            Directory.CreateDirectory(volume.TargetPath);
+            mounter.BindMountReadOnly(bindSource, volume.TargetPath);
+            publications.Add(new Publication(volume.VolumeId, volume.Source, volume.TargetPath, bindSource));
+            logger.LogInformation("published volume {VolumeId} (source {Source}{SubPath}) at {Target}", volume.VolumeId, volume.Source,
+                volume.SubPath.Length > 0 ? "/" + volume.SubPath : "", volume.TargetPath);
+            return new NodePublishVolumeResponse();
+        }
+        catch
+        {
+            await sources.ReleaseAsync(volume.Source, volume.TargetPath).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public override async Task<NodeUnpublishVolumeResponse> NodeUnpublishVolume(NodeUnpublishVolumeRequest request, ServerCallContext context)
+    {
+        if (string.IsNullOrEmpty(request.VolumeId))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "volume_id is required"));
+        }
+
+        if (string.IsNullOrEmpty(request.TargetPath))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "target_path is required"));
+        }
+
+        using var held = locks.TryAcquire(request.VolumeId)
+            ?? throw new RpcException(new Status(StatusCode.Aborted, $"an operation on volume {request.VolumeId} is already in progress"));
+
+        var target = Path.TrimEndingDirectorySeparator(request.TargetPath);
+        var published = publications.Find(target);
+        if (published is not null && published.VolumeId != request.VolumeId)
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"target {target} holds volume {published.VolumeId}, not {request.VolumeId}"));
+        }
+
+        // Unknown targets are unmounted too: after a plugin restart kubelet still cleans up what the last run published.
+        mounter.Unmount(target);
+        TryRemoveDirectory(target);
+        if (published is not null)
+        {
+            publications.Remove(target);
+            await sources.ReleaseAsync(published.Source, target).ConfigureAwait(false);
+            logger.LogInformation("unpublished volume {VolumeId} from {Target}", request.VolumeId, target);
+        }
+
+        return new NodeUnpublishVolumeResponse();
+    }
+
+    public override Task<NodeGetVolumeStatsResponse> NodeGetVolumeStats(NodeGetVolumeStatsRequest request, ServerCallContext context)
+    {
+        if (string.IsNullOrEmpty(request.VolumeId))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "volume_id is required"));
+        }
+
+        if (string.IsNullOrEmpty(request.VolumePath))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "volume_path is required"));
+        }
+
+        var path = Path.TrimEndingDirectorySeparator(request.VolumePath);
+        var published = publications.Find(path);
+        if (published is null || published.VolumeId != request.VolumeId || !mounter.IsMountPoint(path))
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"volume {request.VolumeId} is not published at {path}"));
+        }
+
+        var usage = BindMounts.Usage(path);
+        return Task.FromResult(new NodeGetVolumeStatsResponse
+        {
+            Usage =
+            {
+                new VolumeUsage { Unit = VolumeUsage.Types.Unit.Bytes, Total = usage.TotalBytes, Available = usage.AvailableBytes, Used = usage.UsedBytes },
+                new VolumeUsage { Unit = VolumeUsage.Types.Unit.Inodes, Total = usage.TotalInodes, Available = usage.FreeInodes, Used = Math.Max(0, usage.TotalInodes - usage.FreeInodes) },
+            },
+        });
+    }
+
+    /// <summary>
+    /// The directory to bind: the source root or its subPath, resolved through symlinks and required to stay
+    /// inside the source's tree, so a link in the data cannot publish a host path into the pod.
+    /// </summary>
+    private static string ResolveBindSource(string root, VolumeRequest volume)
+    {
+        var candidate = volume.SubPath.Length == 0 ? root : Path.Combine(root, volume.SubPath);
+        var info = new DirectoryInfo(candidate);
+        var resolved = info.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? info.FullName;
+        if (!Directory.Exists(resolved))
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"{CsiDriver.SubPathAttribute} \"{volume.SubPath}\" is not a directory in data source \"{volume.Source}\""));
+        }
+
+        if (resolved != root && !resolved.StartsWith(root + "/", StringComparison.Ordinal))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"{CsiDriver.SubPathAttribute} \"{volume.SubPath}\" leads outside data source \"{volume.Source}\""));
+        }
+
+        return resolved;
+    }
+
+    private static void TryRemoveDirectory(string target)
+    {
+        try
+        {
+            Directory.Delete(target); // only when empty: never touch a pod's data
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Missing, not empty, or still a (detached) mount: kubelet removes it itself.
+        }
+    }
+}
+
+/// <summary>The node this plugin runs on, as reported to kubelet.</summary>
+public sealed record NodeIdentity(string NodeId);
