@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using WarpDrive.Backends.AzureBlob;
 using WarpDrive.Backends.Gcs;
 using WarpDrive.Backends.Local;
+using WarpDrive.Backends.Rclone;
 using WarpDrive.Backends.S3;
 
 namespace WarpDrive.Backends;
@@ -36,6 +37,7 @@ public static class BackendFactory
             "s3" => new S3Backend(name, config, services?.AwsCredentials),
             "azureblob" => new AzureBlobBackend(name, config, services?.AzureCredential),
             "gcs" => new GcsBackend(name, config, services?.GcsTokenSource),
+            "rclone" => new RcloneBackend(name, config, services?.LoggerFactory),
             _ => throw new ArgumentException($"unknown backend type '{type}'", nameof(type)),
         };
     }
