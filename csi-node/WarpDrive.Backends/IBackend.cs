@@ -34,6 +34,24 @@ public interface IBackend : IAsyncDisposable
     /// </summary>
     ValueTask<int> ReadAtAsync(string path, long offset, Memory<byte> buffer, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Like <see cref="ReadAtAsync"/>, but only from the version whose ETag is <paramref name="expectedETag"/>: if the
+    /// object was replaced, throws <see cref="BackendException"/> with <see cref="BackendErrorKind.Changed"/> instead
+    /// of returning bytes of another version, so a cache never stitches two versions into one file. Backends whose
+    /// store can answer a conditional read (If-Match) override this; the default reads, then re-stats and compares,
+    /// which costs one more request. An empty <paramref name="expectedETag"/> checks nothing.
+    /// </summary>
+    async ValueTask<int> ReadVersionAtAsync(string path, string expectedETag, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        var read = await ReadAtAsync(path, offset, buffer, cancellationToken).ConfigureAwait(false);
+        if (expectedETag.Length > 0 && await StatAsync(path, cancellationToken).ConfigureAwait(false) is { } now && now.ETag != expectedETag)
+        {
+            throw new BackendException(BackendErrorKind.Changed, Name, $"'{path}' changed while it was read");
+        }
+
+        return read;
+    }
+
     /// <summary>Opens the whole object as a forward-only stream (used for copies and bulk work).</summary>
     ValueTask<Stream> OpenReadAsync(string path, CancellationToken cancellationToken);
 

@@ -158,7 +158,7 @@ public sealed partial class BlockCache
     private async ValueTask ReadThroughAsync(IBackend backend, CachedObject cachedObject, long index, int offsetInBlock, Memory<byte> destination, CancellationToken cancellationToken)
     {
         var offset = cachedObject.BlockOffset(index) + offsetInBlock;
-        var read = await backend.ReadAtAsync(cachedObject.Path, offset, destination, cancellationToken);
+        var read = await backend.ReadVersionAtAsync(cachedObject.Path, cachedObject.ETag, offset, destination, cancellationToken);
         Interlocked.Increment(ref _counters.BackendFetches);
         if (read != destination.Length)
         {
@@ -218,7 +218,7 @@ public sealed partial class BlockCache
             int read;
             try
             {
-                read = await backend.ReadAtAsync(cachedObject.Path, cachedObject.BlockOffset(key.Index), data, _lifetime.Token);
+                read = await backend.ReadVersionAtAsync(cachedObject.Path, cachedObject.ETag, cachedObject.BlockOffset(key.Index), data, _lifetime.Token);
                 Interlocked.Increment(ref _counters.BackendFetches);
             }
             finally

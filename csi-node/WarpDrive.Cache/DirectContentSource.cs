@@ -19,7 +19,7 @@ public sealed class DirectContentSource : IContentSource
             }
 
             var length = (int)Math.Min(destination.Length, version.Size - offset);
-            return backend.ReadAtAsync(version.Path, offset, destination[..length], cancellationToken);
+            return backend.ReadVersionAtAsync(version.Path, version.ETag, offset, destination[..length], cancellationToken);
         }
 
         public void Dispose()

@@ -48,7 +48,10 @@ internal sealed class CountingBackend(IBackend inner) : IBackend
         return inner.StatAsync(path, cancellationToken);
     }
 
-    public async ValueTask<int> ReadAtAsync(string path, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
+    public ValueTask<int> ReadAtAsync(string path, long offset, Memory<byte> buffer, CancellationToken cancellationToken) =>
+        ReadVersionAtAsync(path, "", offset, buffer, cancellationToken);
+
+    public async ValueTask<int> ReadVersionAtAsync(string path, string expectedETag, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _readAtCalls);
         _readsByPath.AddOrUpdate(path, 1, (_, n) => n + 1);
@@ -62,7 +65,7 @@ internal sealed class CountingBackend(IBackend inner) : IBackend
             throw fault;
         }
 
-        return await inner.ReadAtAsync(path, offset, buffer, cancellationToken);
+        return await inner.ReadVersionAtAsync(path, expectedETag, offset, buffer, cancellationToken);
     }
 
     public ValueTask<Stream> OpenReadAsync(string path, CancellationToken cancellationToken) => inner.OpenReadAsync(path, cancellationToken);

@@ -17,7 +17,10 @@ internal sealed class LatencyInjectingBackend(IBackend inner, TimeSpan readLaten
 
     public ValueTask<BackendEntry?> StatAsync(string path, CancellationToken cancellationToken) => inner.StatAsync(path, cancellationToken);
 
-    public async ValueTask<int> ReadAtAsync(string path, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
+    public ValueTask<int> ReadAtAsync(string path, long offset, Memory<byte> buffer, CancellationToken cancellationToken) =>
+        ReadVersionAtAsync(path, "", offset, buffer, cancellationToken);
+
+    public async ValueTask<int> ReadVersionAtAsync(string path, string expectedETag, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _reads);
         if (readLatency > TimeSpan.Zero)
@@ -25,7 +28,7 @@ internal sealed class LatencyInjectingBackend(IBackend inner, TimeSpan readLaten
             await Task.Delay(readLatency, cancellationToken);
         }
 
-        return await inner.ReadAtAsync(path, offset, buffer, cancellationToken);
+        return await inner.ReadVersionAtAsync(path, expectedETag, offset, buffer, cancellationToken);
     }
 
     public ValueTask<Stream> OpenReadAsync(string path, CancellationToken cancellationToken) => inner.OpenReadAsync(path, cancellationToken);

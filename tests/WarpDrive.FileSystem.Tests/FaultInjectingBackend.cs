@@ -66,14 +66,17 @@ internal sealed class FaultInjectingBackend(IBackend inner) : IBackend
         return await inner.StatAsync(path, cancellationToken);
     }
 
-    public ValueTask<int> ReadAtAsync(string path, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
+    public ValueTask<int> ReadAtAsync(string path, long offset, Memory<byte> buffer, CancellationToken cancellationToken) =>
+        ReadVersionAtAsync(path, "", offset, buffer, cancellationToken);
+
+    public ValueTask<int> ReadVersionAtAsync(string path, string expectedETag, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
     {
         if (FailRead is { } kind && Interlocked.Decrement(ref _readFailuresLeft) >= 0)
         {
             throw new BackendException(kind, Name, $"injected {kind} read '{path}'");
         }
 
-        return inner.ReadAtAsync(path, offset, buffer, cancellationToken);
+        return inner.ReadVersionAtAsync(path, expectedETag, offset, buffer, cancellationToken);
     }
 
     public ValueTask<Stream> OpenReadAsync(string path, CancellationToken cancellationToken) => inner.OpenReadAsync(path, cancellationToken);

@@ -123,24 +123,36 @@ public sealed class AzureBlobBackend : IBackend
         return path.Length == 0 || hasChildren ? new BackendEntry(path, true, 0, DateTimeOffset.UnixEpoch, "") : null;
     }
 
-    public ValueTask<int> ReadAtAsync(string path, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
+    public ValueTask<int> ReadAtAsync(string path, long offset, Memory<byte> buffer, CancellationToken cancellationToken) =>
+        ReadVersionAtAsync(path, "", offset, buffer, cancellationToken);
+
+    /// <summary>A ranged download with If-Match: the service answers 412 instead of bytes of another version.</summary>
+    public ValueTask<int> ReadVersionAtAsync(string path, string expectedETag, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         if (buffer.IsEmpty)
         {
             return ValueTask.FromResult(0);
         }
-        return _resilience.ExecuteAsync("read", path, (Blob: _container.GetBlobClient(_prefix + path), offset, buffer), static async (s, ct) =>
+        return _resilience.ExecuteAsync("read", path, (Blob: _container.GetBlobClient(_prefix + path), offset, buffer, expectedETag, path, Name), static async (s, ct) =>
         {
             try
             {
                 var options = new BlobDownloadOptions { Range = new HttpRange(s.offset, s.buffer.Length) };
+                if (s.expectedETag.Length > 0)
+                {
+                    options.Conditions = new BlobRequestConditions { IfMatch = new Azure.ETag(s.expectedETag) };
+                }
                 using var response = (await s.Blob.DownloadStreamingAsync(options, ct).ConfigureAwait(false)).Value;
                 return await S3.S3Backend.ReadFully(response.Content, s.buffer, ct).ConfigureAwait(false);
             }
             catch (RequestFailedException e) when (e.Status == 416)
             {
                 return 0; // at or past the end
+            }
+            catch (RequestFailedException e) when (e.Status == 412)
+            {
+                throw new BackendException(BackendErrorKind.Changed, s.Name, $"'{s.path}' changed while it was read");
             }
         }, cancellationToken);
     }
