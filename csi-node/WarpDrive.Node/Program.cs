@@ -24,6 +24,7 @@ var root = new RootCommand("""
     logFormat,
     logLevel,
     MountCommand.Create(logFormat, logLevel),
+    CsiCommand.Create(logFormat, logLevel),
 };
 
 var parsed = root.Parse(args);

@@ -3,7 +3,9 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using WarpDrive.Config;
 using WarpDrive.Fuse;
+using WarpDrive.Cache;
 using WarpDrive.Node.Hosting;
+using WarpDrive.Node.Observability;
 
 namespace WarpDrive.Node.Commands;
 
@@ -49,9 +51,13 @@ public static class MountCommand
         using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
 
         NodeAgent agent;
+        using var metrics = new NodeMetrics(() => null);
+        var cache = new CacheRef();
+        metrics.Cache = () => (cache.Agent?.Content as BlockCache)?.Snapshot();
         try
         {
-            agent = await NodeAgent.StartAsync(config, loggers).ConfigureAwait(false);
+            agent = await NodeAgent.StartAsync(config, loggers, backend => new InstrumentedBackend(backend, metrics)).ConfigureAwait(false);
+            cache.Agent = agent;
         }
         catch (Exception e) when (e is FuseMountException or ArgumentException or IOException or UnauthorizedAccessException)
         {
@@ -61,6 +67,11 @@ public static class MountCommand
 
         await using (agent.ConfigureAwait(false))
         {
+            var health = new HealthReport([
+                new FuseMountCheck(() => [agent.MountPoint]),
+                new CacheDbCheck(agent.Content, config.Cache.Path, () => false),
+            ]);
+            await using var metricsServer = await PluginHost.StartMetricsAsync(config, health, loggers).ConfigureAwait(false);
             var ended = await Task.WhenAny(stop.Task, agent.Completion).ConfigureAwait(false);
             if (ended == agent.Completion)
             {
@@ -77,5 +88,11 @@ public static class MountCommand
             context.Cancel = true; // we stop ourselves, after unmounting
             stop.TrySetResult();
         }
+    }
+
+    /// <summary>The agent, once started: the metrics callbacks exist before it does.</summary>
+    private sealed class CacheRef
+    {
+        public NodeAgent? Agent { get; set; }
     }
 }

@@ -28,4 +28,13 @@ public static class ContentSources
         logger.LogInformation("block cache at {Path}: {MaxSize} in {BlockSize} blocks", cache.Path, ByteSize.Format(cache.MaxSize), ByteSize.Format(cache.BlockSize));
         return new BlockCache(options, loggers.CreateLogger<BlockCache>());
     }
+
+    /// <summary>Closes the content source when it holds resources (the block cache's files and RocksDB).</summary>
+    public static async ValueTask DisposeAsync(IContentSource content)
+    {
+        if (content is IAsyncDisposable disposable)
+        {
+            await disposable.DisposeAsync().ConfigureAwait(false);
+        }
+    }
 }

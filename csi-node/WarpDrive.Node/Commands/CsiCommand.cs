@@ -1,0 +1,117 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using WarpDrive.Config;
+using WarpDrive.Node.Hosting;
+
+namespace WarpDrive.Node.Commands;
+
+/// <summary><c>warpdrive-node csi</c>: the CSI node plugin. Serves kubelet until SIGTERM/SIGINT, then unmounts everything and exits 0.</summary>
+public static class CsiCommand
+{
+    public static Command Create(Option<string> logFormat, Option<LogLevel> logLevel)
+    {
+        var endpoint = new Option<string>("--endpoint")
+        {
+            Description = "The CSI endpoint kubelet dials (default unix:///csi/csi.sock).",
+            DefaultValueFactory = _ => "unix:///csi/csi.sock",
+        };
+        var nodeId = new Option<string>("--node-id")
+        {
+            Description = "This node's id as reported to kubelet (default $NODE_NAME).",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("NODE_NAME") ?? "",
+        };
+        var config = new Option<string>("--config", "-c")
+        {
+            Description = $"Path of the node config (default {MountCommand.DefaultConfigPath}); re-read when it changes.",
+            DefaultValueFactory = _ => MountCommand.DefaultConfigPath,
+        };
+        var stateDir = new Option<string>("--state-dir")
+        {
+            Description = "Where the per-source FUSE mounts live (default /var/lib/warpdrive).",
+            DefaultValueFactory = _ => "/var/lib/warpdrive",
+        };
+        var grace = new Option<TimeSpan>("--release-grace")
+        {
+            Description = "How long an unused source mount stays up (default 30s; e.g. 00:00:30).",
+            DefaultValueFactory = _ => TimeSpan.FromSeconds(30),
+        };
+        var command = new Command("csi", "Run as the CSI node plugin: serve the CSI Identity and Node services to kubelet on a unix socket.")
+        {
+            endpoint, nodeId, config, stateDir, grace,
+        };
+        command.SetAction((result, _) => RunAsync(
+            result.GetValue(endpoint)!, result.GetValue(nodeId)!, result.GetValue(config)!, result.GetValue(stateDir)!, result.GetValue(grace),
+            result.GetValue(logFormat)!, result.GetValue(logLevel)));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string endpoint, string nodeId, string configPath, string stateDir, TimeSpan grace, string logFormat, LogLevel logLevel)
+    {
+        const string Scheme = "unix://";
+        if (!endpoint.StartsWith(Scheme, StringComparison.Ordinal) || endpoint.Length == Scheme.Length)
+        {
+            await Console.Error.WriteLineAsync($"warpdrive-node: --endpoint \"{endpoint}\" is not a unix socket URL (unix:///csi/csi.sock)").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+
+        if (nodeId.Length == 0)
+        {
+            await Console.Error.WriteLineAsync("warpdrive-node: --node-id is required (or set NODE_NAME)").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+
+        NodeConfig config;
+        try
+        {
+            config = ConfigLoader.LoadFile(configPath);
+        }
+        catch (ConfigException e)
+        {
+            await Console.Error.WriteLineAsync($"warpdrive-node: invalid configuration: {e.Message}").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+
+        using var loggers = AgentLogging.Create(logFormat, logLevel);
+        var logger = loggers.CreateLogger("warpdrive-node");
+        logger.LogInformation("starting CSI node plugin with configuration from {Path}:\n{Config}", configPath, config.Redacted());
+
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+
+        PluginHost host;
+        try
+        {
+            var options = new PluginOptions
+            {
+                SocketPath = endpoint[Scheme.Length..],
+                NodeId = nodeId,
+                ConfigPath = configPath,
+                StateDirectory = stateDir,
+                ReleaseGrace = grace,
+            };
+            host = await PluginHost.StartAsync(options, config, loggers).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            logger.LogError("could not start the CSI plugin: {Error}", e.Message);
+            return ExitCodes.Failure;
+        }
+
+        await using (host.ConfigureAwait(false))
+        {
+            await stop.Task.ConfigureAwait(false);
+            logger.LogInformation("stopping: unmounting every data source");
+        }
+
+        logger.LogInformation("stopped cleanly");
+        return ExitCodes.Ok;
+
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.TrySetResult();
+        }
+    }
+}

@@ -1,0 +1,114 @@
+using Microsoft.Extensions.Logging;
+using WarpDrive.Backends;
+using WarpDrive.Cache;
+using WarpDrive.Config;
+using WarpDrive.FileSystem;
+using WarpDrive.Fuse;
+
+namespace WarpDrive.Node.Hosting;
+
+/// <summary>
+/// One FUSE mount serving some backends over a content source it does not own: the node's one block cache is
+/// shared by every tree (the standalone agent's single tree, or the CSI plugin's one tree per data source).
+/// Owns its backends and FUSE server.
+/// </summary>
+public sealed class FuseTree : IAsyncDisposable
+{
+    private readonly ILogger _logger;
+    private readonly List<IBackend> _backends;
+    private readonly FuseServer _server;
+
+    private FuseTree(ILogger logger, List<IBackend> backends, FuseServer server, WarpFileSystem fileSystem)
+    {
+        _logger = logger;
+        _backends = backends;
+        _server = server;
+        FileSystem = fileSystem;
+    }
+
+    public string MountPoint => _server.MountPoint;
+
+    /// <summary>Completes when the kernel connection ends (unmounted from outside, or aborted).</summary>
+    public Task Completion => _server.Completion;
+
+    public WarpFileSystem FileSystem { get; }
+
+    /// <summary>
+    /// Creates the backends (each wrapped by <paramref name="wrap"/>, e.g. for metrics) and mounts them at
+    /// <paramref name="mountPoint"/>. Throws <see cref="FuseMountException"/> or <see cref="ArgumentException"/>.
+    /// </summary>
+    public static async Task<FuseTree> MountAsync(NodeConfig config, IReadOnlyList<WarpDrive.Config.BackendConfig> backends, string mountPoint,
+        IContentSource content, ILoggerFactory loggers, Func<IBackend, IBackend>? wrap = null)
+    {
+        var logger = loggers.CreateLogger<FuseTree>();
+        var created = new List<IBackend>();
+        try
+        {
+            var services = new BackendServices { LoggerFactory = loggers };
+            var mounts = new List<BackendMount>();
+            foreach (var backend in backends)
+            {
+                var made = BackendFactory.Create(backend.Name, backend.Type, backend.Config, services);
+                created.Add(made);
+                mounts.Add(new BackendMount(backend.MountPath, wrap is null ? made : wrap(made)));
+            }
+
+            var fileSystem = new WarpFileSystem(FileSystemOptionsFrom(config, mountPoint), mounts, content, loggers.CreateLogger<WarpFileSystem>());
+            var server = FuseServer.Mount(fileSystem, FuseOptionsFrom(config, mountPoint), loggers.CreateLogger<FuseServer>());
+            logger.LogInformation("mounted {MountPoint} with {Count} backend(s): {Backends}", server.MountPoint, mounts.Count,
+                string.Join(", ", backends.Select(b => $"{b.Name} ({b.Type}) at {b.MountPath}")));
+            return new FuseTree(logger, created, server, fileSystem);
+        }
+        catch
+        {
+            await DisposeBackendsAsync(created).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Unmounts, waits for in-flight requests, then releases the backends.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _logger.LogInformation("unmounting {MountPoint}", _server.MountPoint);
+        await _server.DisposeAsync().ConfigureAwait(false);
+        await DisposeBackendsAsync(_backends).ConfigureAwait(false);
+    }
+
+    private static async Task DisposeBackendsAsync(List<IBackend> backends)
+    {
+        foreach (var backend in backends)
+        {
+            await backend.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static FileSystemOptions FileSystemOptionsFrom(NodeConfig config, string mountPoint) => new()
+    {
+        EntryTtl = config.Fuse.EntryTtl,
+        AttrTtl = config.Fuse.AttrTtl,
+        NegativeTtl = config.Fuse.NegativeTtl,
+        DirCacheEntries = config.Fuse.DirCacheEntries,
+        DirCacheTtl = config.Fuse.DirCacheTtl,
+        StatTtl = config.Cache.StatTtl,
+        // One node-id state file per tree: ids are per mount, and two trees must not share one file.
+        NodeIdStatePath = mountPoint == config.MountPoint
+            ? Path.Combine(config.Cache.Path, "node-ids")
+            : Path.Combine(config.Cache.Path, "node-ids-" + Path.GetFileName(mountPoint)),
+    };
+
+    private static FuseMountOptions FuseOptionsFrom(NodeConfig config, string mountPoint) => new()
+    {
+        MountPoint = mountPoint,
+        AllowOther = config.AllowOther,
+        Debug = config.FuseDebug,
+        Workers = config.Fuse.Workers,
+        MaxBackground = (ushort)config.Fuse.MaxBackground,
+        RequestPassthrough = config.Cache.Enabled && config.Cache.Passthrough == PassthroughModes.Auto,
+        Method = config.Fuse.MountHelper switch
+        {
+            MountHelpers.Mount => MountMethod.Syscall,
+            MountHelpers.Fusermount3 => MountMethod.Fusermount,
+            _ => MountMethod.Auto,
+        },
+    };
+}

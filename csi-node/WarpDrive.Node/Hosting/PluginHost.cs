@@ -1,0 +1,172 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using WarpDrive.Cache;
+using WarpDrive.Config;
+using WarpDrive.Csi;
+using WarpDrive.Node.Observability;
+
+namespace WarpDrive.Node.Hosting;
+
+/// <summary>How <c>warpdrive-node csi</c> runs.</summary>
+public sealed record PluginOptions
+{
+    /// <summary>The unix socket kubelet dials (the path of unix:///csi/csi.sock).</summary>
+    public required string SocketPath { get; init; }
+
+    public required string NodeId { get; init; }
+
+    public required string ConfigPath { get; init; }
+
+    public string StateDirectory { get; init; } = "/var/lib/warpdrive";
+
+    /// <summary>How long an unused source mount stays up, so a pod restart does not remount.</summary>
+    public TimeSpan ReleaseGrace { get; init; } = TimeSpan.FromSeconds(30);
+
+    public TimeSpan ReloadDebounce { get; init; } = TimeSpan.FromMilliseconds(500);
+}
+
+/// <summary>
+/// The node agent in CSI plugin mode, one process: the shared content source, the per-source FUSE mounts, the
+/// CSI gRPC server on a unix socket, the config watcher, and /metrics + /healthz. Owns all of them; disposing
+/// stops the servers, unmounts every source and closes the cache, in that order.
+/// </summary>
+public sealed class PluginHost : IAsyncDisposable, IReadiness
+{
+    private readonly WebApplication _grpc;
+    private readonly IContentSource _content;
+    private readonly NodeMetrics _metrics;
+    private readonly ConfigWatcher _watcher;
+    private readonly MetricsServer? _metricsServer;
+    private int _contentClosed;
+
+    private PluginHost(WebApplication grpc, IContentSource content, NodeMetrics metrics, SourceMounts sources, ConfigWatcher watcher, MetricsServer? metricsServer, HealthReport health)
+    {
+        _grpc = grpc;
+        _content = content;
+        _metrics = metrics;
+        Sources = sources;
+        _watcher = watcher;
+        _metricsServer = metricsServer;
+        Health = health;
+    }
+
+    public SourceMounts Sources { get; }
+
+    public ConfigWatcher Watcher => _watcher;
+
+    public HealthReport Health { get; }
+
+    /// <summary>Where /metrics and /healthz are served; null when metrics are disabled.</summary>
+    public Uri? MetricsAddress => _metricsServer?.Address;
+
+    /// <summary>Ready once the cache is open and the FUSE device is there (Probe's answer).</summary>
+    public bool IsReady => Volatile.Read(ref _contentClosed) == 0 && File.Exists("/dev/fuse");
+
+    public static async Task<PluginHost> StartAsync(PluginOptions options, NodeConfig config, ILoggerFactory loggers)
+    {
+        var logger = loggers.CreateLogger<PluginHost>();
+        var mountsDirectory = Path.Combine(options.StateDirectory, "mounts");
+        Directory.CreateDirectory(mountsDirectory);
+        UnmountLeftovers(mountsDirectory, logger);
+
+        var content = ContentSources.Create(config.Cache, loggers);
+        var metrics = new NodeMetrics(() => (content as BlockCache)?.Snapshot());
+        SourceMounts? sources = null;
+        KernelMounter mounter = null!;
+        mounter = new KernelMounter(() => sources!.Config, content, loggers, backend => new InstrumentedBackend(backend, metrics));
+        sources = new SourceMounts(mounter, config, mountsDirectory, options.ReleaseGrace, loggers.CreateLogger<SourceMounts>());
+
+        PluginHost? host = null;
+        var health = new HealthReport([
+            new FuseMountCheck(() => sources.MountedPoints),
+            new CacheDbCheck(content, config.Cache.Path, () => host is not null && Volatile.Read(ref host._contentClosed) != 0),
+        ]);
+        var metricsServer = await StartMetricsAsync(config, health, loggers).ConfigureAwait(false);
+        var watcher = new ConfigWatcher(options.ConfigPath, options.ReloadDebounce, sources.ApplyConfig, loggers.CreateLogger<ConfigWatcher>());
+
+        var readiness = new DeferredReadiness();
+        var grpc = BuildGrpcServer(options, sources, mounter, readiness, loggers);
+        host = new PluginHost(grpc, content, metrics, sources, watcher, metricsServer, health);
+        readiness.Host = host;
+        await grpc.StartAsync().ConfigureAwait(false);
+        logger.LogInformation("CSI node plugin {Name} {Version} serving node {NodeId} on unix://{Socket}", CsiDriver.Name, IdentityService.Version, options.NodeId, options.SocketPath);
+        return host;
+    }
+
+    /// <summary>The HTTP listener is best effort in both modes: a port already taken must not stop the data plane.</summary>
+    public static async Task<MetricsServer?> StartMetricsAsync(NodeConfig config, HealthReport health, ILoggerFactory loggers)
+    {
+        if (!config.Metrics.Enabled)
+        {
+            return null;
+        }
+
+        try
+        {
+            return await MetricsServer.StartAsync(config.Metrics.Addr, health, loggers).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            loggers.CreateLogger<MetricsServer>().LogError("cannot serve /metrics on {Address}: {Error}", config.Metrics.Addr, e.Message);
+            return null;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _watcher.Dispose();
+        await _grpc.StopAsync().ConfigureAwait(false);
+        await _grpc.DisposeAsync().ConfigureAwait(false);
+        await Sources.DisposeAsync().ConfigureAwait(false);
+        if (_metricsServer is not null)
+        {
+            await _metricsServer.DisposeAsync().ConfigureAwait(false);
+        }
+
+        Volatile.Write(ref _contentClosed, 1);
+        await ContentSources.DisposeAsync(_content).ConfigureAwait(false);
+        _metrics.Dispose();
+    }
+
+    private static WebApplication BuildGrpcServer(PluginOptions options, SourceMounts sources, IMounter mounter, IReadiness readiness, ILoggerFactory loggers)
+    {
+        if (File.Exists(options.SocketPath))
+        {
+            File.Delete(options.SocketPath); // left by an earlier run: binding would fail with "address in use"
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(options.SocketPath))!);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(loggers);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenUnixSocket(options.SocketPath, listen => listen.Protocols = HttpProtocols.Http2));
+        builder.Services.AddCsiPlugin(new NodeIdentity(options.NodeId), sources, mounter, readiness);
+        var app = builder.Build();
+        app.MapCsiPlugin();
+        return app;
+    }
+
+    /// <summary>Source mounts left by a plugin that died are dead (their server was that process): detach them.</summary>
+    private static void UnmountLeftovers(string mountsDirectory, ILogger logger)
+    {
+        foreach (var directory in Directory.EnumerateDirectories(mountsDirectory))
+        {
+            if (MountTable.IsMountPoint(directory))
+            {
+                logger.LogWarning("detaching {MountPoint}, left by an earlier run", directory);
+                BindMounts.Unmount(directory);
+            }
+        }
+    }
+
+    /// <summary>Probe is served before the host object exists; answers not-ready until it does.</summary>
+    private sealed class DeferredReadiness : IReadiness
+    {
+        public PluginHost? Host { get; set; }
+
+        public bool IsReady => Host?.IsReady ?? false;
+    }
+}

@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using WarpDrive.Backends;
+
+namespace WarpDrive.Node.Observability;
+
+/// <summary>
+/// An <see cref="IBackend"/> decorator that records latency, errors and bytes read per backend. Keeps the
+/// inner backend's name, so cache keys and logs are unchanged. Does not own the inner backend's lifetime beyond
+/// forwarding <see cref="DisposeAsync"/>.
+/// </summary>
+public sealed class InstrumentedBackend(IBackend inner, NodeMetrics metrics) : IBackend
+{
+    private readonly KeyValuePair<string, object?> _backendTag = new("backend", inner.Name);
+
+    public string Name => inner.Name;
+
+    public string Type => inner.Type;
+
+    public async IAsyncEnumerable<BackendEntry> ListAsync(string prefix, bool recursive, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await using var entries = inner.ListAsync(prefix, recursive, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        while (true)
+        {
+            bool more;
+            try
+            {
+                more = await entries.MoveNextAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (Count(e, "list"))
+            {
+                throw;
+            }
+
+            if (!more)
+            {
+                break;
+            }
+
+            yield return entries.Current;
+        }
+
+        Record("list", started);
+    }
+
+    public async ValueTask<BackendEntry?> StatAsync(string path, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            return await inner.StatAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (Count(e, "stat"))
+        {
+            throw;
+        }
+        finally
+        {
+            Record("stat", started);
+        }
+    }
+
+    public async ValueTask<int> ReadAtAsync(string path, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var read = await inner.ReadAtAsync(path, offset, buffer, cancellationToken).ConfigureAwait(false);
+            metrics.BackendBytesRead.Add(read, _backendTag);
+            return read;
+        }
+        catch (Exception e) when (Count(e, "read"))
+        {
+            throw;
+        }
+        finally
+        {
+            Record("read", started);
+        }
+    }
+
+    public async ValueTask<Stream> OpenReadAsync(string path, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            return await inner.OpenReadAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (Count(e, "open"))
+        {
+            throw;
+        }
+        finally
+        {
+            Record("open", started);
+        }
+    }
+
+    public ValueTask WriteAsync(string path, Stream content, CancellationToken cancellationToken) => inner.WriteAsync(path, content, cancellationToken);
+
+    public ValueTask DeleteAsync(string path, CancellationToken cancellationToken) => inner.DeleteAsync(path, cancellationToken);
+
+    public ValueTask DisposeAsync() => inner.DisposeAsync();
+
+    private void Record(string operation, long started) =>
+        metrics.BackendRequestDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, _backendTag, new("operation", operation));
+
+    /// <summary>Counts the error and returns false, so the exception filter never catches (the stack stays intact).</summary>
+    private bool Count(Exception e, string operation)
+    {
+        var type = e switch
+        {
+            BackendException b => b.Kind.ToString().ToLowerInvariant(),
+            OperationCanceledException => "cancelled",
+            _ => "other",
+        };
+        metrics.BackendErrors.Add(1, _backendTag, new("error_type", type));
+        _ = operation;
+        return false;
+    }
+}

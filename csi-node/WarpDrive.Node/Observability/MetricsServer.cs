@@ -1,0 +1,66 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+
+namespace WarpDrive.Node.Observability;
+
+/// <summary>
+/// The agent's HTTP listener on <c>metrics.addr</c>: <c>/metrics</c> (OpenTelemetry's Prometheus exporter over the
+/// WarpDrive.Fuse and WarpDrive.Node meters) and <c>/healthz</c>. Serves both the standalone agent and the CSI plugin.
+/// </summary>
+public sealed class MetricsServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private MetricsServer(WebApplication app, Uri address)
+    {
+        _app = app;
+        Address = address;
+    }
+
+    /// <summary>The bound address (the real port when <c>metrics.addr</c> asked for port 0).</summary>
+    public Uri Address { get; }
+
+    public static async Task<MetricsServer> StartAsync(string listenAddress, HealthReport health, ILoggerFactory loggers)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(loggers);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(ParseEndPoint(listenAddress)));
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(WarpDrive.Fuse.FuseMetrics.MeterName, NodeMetrics.MeterName)
+            .AddPrometheusExporter());
+        var app = builder.Build();
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapGet("/healthz", () =>
+        {
+            var (status, json) = health.Run();
+            return Results.Content(json, "application/json", statusCode: status);
+        });
+        await app.StartAsync().ConfigureAwait(false);
+        var bound = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        loggers.CreateLogger<MetricsServer>().LogInformation("serving /metrics and /healthz on {Address}", bound);
+        return new MetricsServer(app, new Uri(bound.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "127.0.0.1", StringComparison.Ordinal)));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary><c>[host]:port</c> as the config validator accepts it; an empty host is every interface.</summary>
+    public static IPEndPoint ParseEndPoint(string address)
+    {
+        var colon = address.LastIndexOf(':');
+        var host = address[..colon].Trim('[', ']');
+        var port = int.Parse(address[(colon + 1)..], CultureInfo.InvariantCulture);
+        return new IPEndPoint(host.Length == 0 ? IPAddress.Any : IPAddress.Parse(host), port);
+    }
+}
