@@ -249,34 +249,20 @@ public sealed class WarpFileSystem : IFuseFileSystem
             return Errno.EBADF;
         }
 
-        var reader = file.Reader;
         try
         {
-            try
-            {
-                var read = await reader.ReadAsync(offset, destination, cancellationToken);
-                Stats.CountRead(read);
-                return read;
-            }
-            catch (BackendException e) when (e.Kind == BackendErrorKind.Changed)
-            {
-                // The object was replaced under us: re-stat once and read the new version.
-                var error = await RefreshAsync(file.Inode, "read", cancellationToken);
-                if (error != Errno.Ok)
-                {
-                    return error;
-                }
-
-                reader = file.Replace(reader, _content.Open(file.Inode.Mount!.Backend, file.Inode.State.Entry!));
-                InvalidateInodeLater(file.Inode.NodeId);
-                var read = await reader.ReadAsync(offset, destination, cancellationToken);
-                Stats.CountRead(read);
-                return read;
-            }
+            var read = await file.Reader.ReadAsync(offset, destination, cancellationToken);
+            Stats.CountRead(read);
+            return read;
         }
         catch (BackendException e) when (e.Kind == BackendErrorKind.Changed)
         {
-            return Fail("read", file.Inode.Mount, file.Inode.RelativePath, e, Errno.EIO);
+            // The object was replaced while this file was open. Serving the rest from the new version would hand the
+            // reader a file stitched from two versions, so this handle goes stale (as on NFS); a new open sees the new
+            // version, and the kernel forgets what it cached of the old one.
+            _ = RefreshAsync(file.Inode, "read", CancellationToken.None).AsTask();
+            InvalidateInodeLater(file.Inode.NodeId);
+            return Fail("read", file.Inode.Mount, file.Inode.RelativePath, e, Errno.ESTALE);
         }
         catch (Exception e)
         {

@@ -72,30 +72,19 @@ public sealed class ErrorMappingTests
     }
 
     [Test]
-    public async Task A_changed_object_is_retried_once_with_a_fresh_stat()
+    public async Task An_object_replaced_while_open_makes_the_handle_stale_instead_of_mixing_versions()
     {
         var handle = await OpenFileAsync();
-        var statsBefore = _backend.StatCalls;
         _backend.FailRead = BackendErrorKind.Changed;
         _backend.FailReadTimes = 1;
 
         var read = await _fs.ReadAsync(0, handle, 0, new byte[100], CancellationToken.None);
 
-        Assert.That(read.Value, Is.EqualTo(100));
-        Assert.That(_backend.StatCalls, Is.EqualTo(statsBefore + 1));
-        Assert.That(_fs.Stats.Errors, Is.Zero);
-    }
-
-    [Test]
-    public async Task An_object_that_keeps_changing_is_EIO()
-    {
-        var handle = await OpenFileAsync();
-        _backend.FailRead = BackendErrorKind.Changed;
-
-        var read = await _fs.ReadAsync(0, handle, 0, new byte[100], CancellationToken.None);
-
-        Assert.That(read.Error, Is.EqualTo(Errno.EIO));
+        Assert.That(read.Error, Is.EqualTo(Errno.ESTALE));
         Assert.That(_logger.Lines.Single(), Does.Contain("read").And.Contain("dir/file.bin"));
+        var reopened = await OpenFileAsync();
+        var fresh = await _fs.ReadAsync(0, reopened, 0, new byte[100], CancellationToken.None);
+        Assert.That(fresh.Value, Is.EqualTo(100), "a new open reads the current version");
     }
 
     [Test]
