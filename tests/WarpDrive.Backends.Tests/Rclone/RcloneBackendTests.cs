@@ -58,6 +58,21 @@ public sealed class RcloneBackendTests
     }
 
     [Test]
+    public async Task Concurrent_first_calls_share_one_rcd_start()
+    {
+        var logs = new CapturingLoggerFactory();
+        await using var backend = LocalBackend(logs);
+        _root.WriteFile("empty", []);
+
+        var stats = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => backend.StatAsync("empty", CancellationToken.None).AsTask()));
+        var read = await backend.ReadAtAsync("empty", 0, new byte[8], CancellationToken.None);
+
+        Assert.That(stats.Select(s => s?.Size), Is.All.EqualTo(0));
+        Assert.That(read, Is.Zero);
+        Assert.That(logs.Lines.Count(l => l.Message.StartsWith("rclone rcd started", StringComparison.Ordinal)), Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task Dispose_stops_the_rcd_it_started()
     {
         var backend = LocalBackend();
