@@ -71,9 +71,7 @@ public static class CredentialFederation
             return BackendFactory.Create(backend.Name, backend.Type, backend.Config, services);
         }
 
-        var settings = new AuthSettings(prefix, backend.Auth.Settings);
-        var context = new ProviderContext(backend.Name, method, backend.Type, settings, RefreshPolicy.From(settings), options, options.Audit ?? AuthAudit.Shared, logger);
-        var provider = CreateProvider(context);
+        var provider = CreateProvider(backend, index, options, logger);
         try
         {
             var binding = provider.Binding;
@@ -101,6 +99,13 @@ public static class CredentialFederation
             provider.Dispose();
             throw;
         }
+    }
+
+    internal static ICredentialProvider CreateProvider(BackendConfig backend, int index, FederationOptions options, ILogger logger)
+    {
+        var settings = new AuthSettings($"backends[{index}].auth", backend.Auth.Settings);
+        var context = new ProviderContext(backend.Name, backend.Auth.Method, backend.Type, settings, RefreshPolicy.From(settings), options, options.Audit ?? AuthAudit.Shared, logger);
+        return CreateProvider(context);
     }
 
     private static ICredentialProvider CreateProvider(ProviderContext context) => context.Method switch
