@@ -149,8 +149,8 @@ public sealed class NodeService(NodeIdentity identity, SourceMounts sources, Pub
     {
         var candidate = volume.SubPath.Length == 0 ? root : Path.Combine(root, volume.SubPath);
         var info = new DirectoryInfo(candidate);
-        var resolved = info.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? info.FullName;
-        if (!Directory.Exists(resolved))
+        var resolved = info.Exists || info.LinkTarget is not null ? info.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? info.FullName : null;
+        if (resolved is null || !Directory.Exists(resolved))
         {
             throw new RpcException(new Status(StatusCode.NotFound, $"{CsiDriver.SubPathAttribute} \"{volume.SubPath}\" is not a directory in data source \"{volume.Source}\""));
         }
