@@ -59,6 +59,12 @@ public static class MountCommand
             agent = await NodeAgent.StartAsync(config, loggers, backend => new InstrumentedBackend(backend, metrics)).ConfigureAwait(false);
             cache.Agent = agent;
         }
+        catch (ConfigException e)
+        {
+            // Backend or auth settings that only the backend factory can judge (e.g. an auth method the type cannot use).
+            await Console.Error.WriteLineAsync($"warpdrive-node: invalid configuration: {e.Message}").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
         catch (Exception e) when (e is FuseMountException or ArgumentException or IOException or UnauthorizedAccessException)
         {
             logger.LogError("could not mount {MountPoint}: {Error}", config.MountPoint, e.Message);

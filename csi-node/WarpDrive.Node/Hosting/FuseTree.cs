@@ -48,7 +48,8 @@ public sealed class FuseTree : IAsyncDisposable
             var mounts = new List<BackendMount>();
             foreach (var backend in backends)
             {
-                var made = BackendFactory.Create(backend.Name, backend.Type, backend.Config, services);
+                // Credentials come from the backend's auth method (federated identity); the filesystem never sees them.
+                var made = WarpDrive.Auth.CredentialFederation.CreateBackend(config, backend, services);
                 created.Add(made);
                 mounts.Add(new BackendMount(backend.MountPath, wrap is null ? made : wrap(made)));
             }
