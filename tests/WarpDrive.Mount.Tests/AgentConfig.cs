@@ -1,0 +1,59 @@
+using System.Text;
+
+namespace WarpDrive.Mount.Tests;
+
+/// <summary>A local backend of the agent under test.</summary>
+public sealed record LocalBackend(string Name, string MountPath, string Root);
+
+/// <summary>Writes the YAML configuration of one agent under test; only the keys the tests vary.</summary>
+public sealed class AgentConfig
+{
+    public required string MountPoint { get; init; }
+
+    public required string CachePath { get; init; }
+
+    public required IReadOnlyList<LocalBackend> Backends { get; init; }
+
+    public string EntryTtl { get; init; } = "30s";
+
+    public string AttrTtl { get; init; } = "30s";
+
+    public string StatTtl { get; init; } = "5s";
+
+    /// <summary>Overrides the type of every backend, to try values the agent must refuse.</summary>
+    public string BackendType { get; init; } = "local";
+
+    public static AgentConfig ForSandbox(TestSandbox sandbox, params LocalBackend[] backends) => new()
+    {
+        MountPoint = sandbox.MountPoint,
+        CachePath = sandbox.CachePath,
+        Backends = backends,
+    };
+
+    public string ToYaml()
+    {
+        var yaml = new StringBuilder()
+            .AppendLine($"mount_point: {Quote(MountPoint)}")
+            .AppendLine("fuse:")
+            .AppendLine($"  entry_ttl: {EntryTtl}")
+            .AppendLine($"  attr_ttl: {AttrTtl}")
+            .AppendLine("cache:")
+            .AppendLine($"  path: {Quote(CachePath)}")
+            .AppendLine($"  stat_ttl: {StatTtl}")
+            .AppendLine("metrics:")
+            .AppendLine("  enabled: false")
+            .AppendLine("backends:");
+        foreach (var backend in Backends)
+        {
+            yaml.AppendLine($"  - name: {backend.Name}")
+                .AppendLine($"    type: {BackendType}")
+                .AppendLine($"    mount_path: {Quote(backend.MountPath)}")
+                .AppendLine("    config:")
+                .AppendLine($"      root: {Quote(backend.Root)}");
+        }
+
+        return yaml.ToString();
+    }
+
+    private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+}
