@@ -54,6 +54,12 @@ public static class MountCommand
         using var metrics = new NodeMetrics(() => null);
         var cache = new CacheRef();
         metrics.Cache = () => (cache.Agent?.Content as BlockCache)?.Snapshot();
+        // The listener starts first, so it sees every series from the start (including the zero ones).
+        var health = new HealthReport([
+            new FuseMountCheck(() => cache.Agent is { } a ? [a.MountPoint] : []),
+            new CacheDbCheck(() => cache.Agent?.Content, config.Cache.Path, () => false),
+        ]);
+        await using var metricsServer = await PluginHost.StartMetricsAsync(config, health, loggers).ConfigureAwait(false);
         try
         {
             agent = await NodeAgent.StartAsync(config, loggers, backend => new InstrumentedBackend(backend, metrics)).ConfigureAwait(false);
@@ -73,11 +79,6 @@ public static class MountCommand
 
         await using (agent.ConfigureAwait(false))
         {
-            var health = new HealthReport([
-                new FuseMountCheck(() => [agent.MountPoint]),
-                new CacheDbCheck(agent.Content, config.Cache.Path, () => false),
-            ]);
-            await using var metricsServer = await PluginHost.StartMetricsAsync(config, health, loggers).ConfigureAwait(false);
             var ended = await Task.WhenAny(stop.Task, agent.Completion).ConfigureAwait(false);
             if (ended == agent.Completion)
             {

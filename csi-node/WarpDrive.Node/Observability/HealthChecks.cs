@@ -28,13 +28,13 @@ public sealed class FuseMountCheck(Func<IReadOnlyList<string>> mountPoints) : IH
 /// The block cache's RocksDB metadata store is open: the cache has not been closed and the database's LOCK file,
 /// which RocksDB holds for as long as the database is open, is in place.
 /// </summary>
-public sealed class CacheDbCheck(IContentSource content, string cachePath, Func<bool> closed) : IHealthCheck
+public sealed class CacheDbCheck(Func<IContentSource?> content, string cachePath, Func<bool> closed) : IHealthCheck
 {
     public string Name => "cache_db";
 
     public string? Problem()
     {
-        if (content is not BlockCache)
+        if (content() is not BlockCache)
         {
             return null; // cache disabled: nothing to check
         }

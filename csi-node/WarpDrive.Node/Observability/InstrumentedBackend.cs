@@ -9,18 +9,33 @@ namespace WarpDrive.Node.Observability;
 /// inner backend's name, so cache keys and logs are unchanged. Does not own the inner backend's lifetime beyond
 /// forwarding <see cref="DisposeAsync"/>.
 /// </summary>
-public sealed class InstrumentedBackend(IBackend inner, NodeMetrics metrics) : IBackend
+public sealed class InstrumentedBackend : IBackend
 {
-    private readonly KeyValuePair<string, object?> _backendTag = new("backend", inner.Name);
+    private readonly IBackend _inner;
+    private readonly NodeMetrics _metrics;
+    private readonly KeyValuePair<string, object?> _backendTag;
 
-    public string Name => inner.Name;
+    public InstrumentedBackend(IBackend inner, NodeMetrics metrics)
+    {
+        _inner = inner;
+        _metrics = metrics;
+        _backendTag = new("backend", inner.Name);
 
-    public string Type => inner.Type;
+        // A zero series per error type, so "no errors yet" is a 0 on the dashboard rather than a missing metric.
+        foreach (var kind in Enum.GetValues<BackendErrorKind>())
+        {
+            _metrics.BackendErrors.Add(0, _backendTag, new("error_type", ErrorType(kind)));
+        }
+    }
+
+    public string Name => _inner.Name;
+
+    public string Type => _inner.Type;
 
     public async IAsyncEnumerable<BackendEntry> ListAsync(string prefix, bool recursive, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
-        await using var entries = inner.ListAsync(prefix, recursive, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        await using var entries = _inner.ListAsync(prefix, recursive, cancellationToken).GetAsyncEnumerator(cancellationToken);
         while (true)
         {
             bool more;
@@ -49,7 +64,7 @@ public sealed class InstrumentedBackend(IBackend inner, NodeMetrics metrics) : I
         var started = Stopwatch.GetTimestamp();
         try
         {
-            return await inner.StatAsync(path, cancellationToken).ConfigureAwait(false);
+            return await _inner.StatAsync(path, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (Count(e, "stat"))
         {
@@ -66,8 +81,8 @@ public sealed class InstrumentedBackend(IBackend inner, NodeMetrics metrics) : I
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var read = await inner.ReadAtAsync(path, offset, buffer, cancellationToken).ConfigureAwait(false);
-            metrics.BackendBytesRead.Add(read, _backendTag);
+            var read = await _inner.ReadAtAsync(path, offset, buffer, cancellationToken).ConfigureAwait(false);
+            _metrics.BackendBytesRead.Add(read, _backendTag);
             return read;
         }
         catch (Exception e) when (Count(e, "read"))
@@ -85,7 +100,7 @@ public sealed class InstrumentedBackend(IBackend inner, NodeMetrics metrics) : I
         var started = Stopwatch.GetTimestamp();
         try
         {
-            return await inner.OpenReadAsync(path, cancellationToken).ConfigureAwait(false);
+            return await _inner.OpenReadAsync(path, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (Count(e, "open"))
         {
@@ -97,25 +112,27 @@ public sealed class InstrumentedBackend(IBackend inner, NodeMetrics metrics) : I
         }
     }
 
-    public ValueTask WriteAsync(string path, Stream content, CancellationToken cancellationToken) => inner.WriteAsync(path, content, cancellationToken);
+    public ValueTask WriteAsync(string path, Stream content, CancellationToken cancellationToken) => _inner.WriteAsync(path, content, cancellationToken);
 
-    public ValueTask DeleteAsync(string path, CancellationToken cancellationToken) => inner.DeleteAsync(path, cancellationToken);
+    public ValueTask DeleteAsync(string path, CancellationToken cancellationToken) => _inner.DeleteAsync(path, cancellationToken);
 
-    public ValueTask DisposeAsync() => inner.DisposeAsync();
+    public ValueTask DisposeAsync() => _inner.DisposeAsync();
 
     private void Record(string operation, long started) =>
-        metrics.BackendRequestDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, _backendTag, new("operation", operation));
+        _metrics.BackendRequestDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, _backendTag, new("operation", operation));
+
+    private static string ErrorType(BackendErrorKind kind) => kind.ToString().ToLowerInvariant();
 
     /// <summary>Counts the error and returns false, so the exception filter never catches (the stack stays intact).</summary>
     private bool Count(Exception e, string operation)
     {
         var type = e switch
         {
-            BackendException b => b.Kind.ToString().ToLowerInvariant(),
+            BackendException b => ErrorType(b.Kind),
             OperationCanceledException => "cancelled",
             _ => "other",
         };
-        metrics.BackendErrors.Add(1, _backendTag, new("error_type", type));
+        _metrics.BackendErrors.Add(1, _backendTag, new("error_type", type));
         _ = operation;
         return false;
     }

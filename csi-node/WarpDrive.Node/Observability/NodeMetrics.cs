@@ -8,13 +8,14 @@ namespace WarpDrive.Node.Observability;
 /// The node host's instruments, on the "WarpDrive.Node" meter (the FUSE layer has its own, "WarpDrive.Fuse").
 /// Names are chosen so the Prometheus exporter's suffixes (_total for counters, the unit for "By", "s" and "1")
 /// give exactly the documented scrape names, e.g. <c>warpdrive_cache_hit</c> → <c>warpdrive_cache_hit_total</c>,
-/// <c>warpdrive_cache_size</c> (By) → <c>warpdrive_cache_size_bytes</c>.
+/// <c>warpdrive_cache_size</c> (By) → <c>warpdrive_cache_size_bytes</c>. This exporter adds no suffix for unit "1", so the ratio carries <c>_ratio</c> in its name.
 /// </summary>
 public sealed class NodeMetrics : IDisposable
 {
     public const string MeterName = "WarpDrive.Node";
 
     private readonly Meter _meter = new(MeterName);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Provider, string Status), long> _authRefreshes = new();
     public NodeMetrics(Func<CacheStats?> cache)
     {
         Cache = cache;
@@ -22,19 +23,21 @@ public sealed class NodeMetrics : IDisposable
         _meter.CreateObservableCounter("warpdrive_cache_miss", () => Read(s => s.Misses), description: "Block reads fetched from a backend.");
         _meter.CreateObservableCounter("warpdrive_cache_evictions", () => Read(s => s.Evictions), description: "Blocks evicted.");
         _meter.CreateObservableGauge("warpdrive_cache_size", () => Read(s => s.SizeBytes), unit: "By", description: "Bytes held in the cache.");
-        _meter.CreateObservableGauge("warpdrive_cache_utilization", () => Cache()?.Utilisation ?? 0, unit: "1", description: "Cached bytes as a fraction of the maximum size.");
+        _meter.CreateObservableGauge("warpdrive_cache_utilization_ratio", () => Cache()?.Utilisation ?? 0, description: "Cached bytes as a fraction of the maximum size.");
         _meter.CreateObservableCounter("warpdrive_readahead_hit", () => Read(s => s.ReadaheadHits), description: "Prefetched blocks that were then read.");
         _meter.CreateObservableCounter("warpdrive_readahead_wasted", () => Read(s => s.ReadaheadWasted), description: "Prefetched blocks evicted unread.");
         BackendRequestDuration = _meter.CreateHistogram<double>("warpdrive_backend_request_duration", unit: "s", description: "Backend request latency, by backend and operation.");
         BackendErrors = _meter.CreateCounter<long>("warpdrive_backend_errors", description: "Failed backend requests, by backend and error type.");
         BackendBytesRead = _meter.CreateCounter<long>("warpdrive_backend_bytes_read", description: "Bytes read from backends.");
-        AuthRefresh = _meter.CreateCounter<long>("warpdrive_auth_refresh", description: "Credential refreshes, by provider and status.");
 
-        // One zero series per provider, so dashboards and alerts see the metric before the first refresh.
+        // Observable over a table seeded with a zero per provider, so the series exist before the first refresh and
+        // whatever MeterProvider starts listening later (the HTTP listener may start after this) still sees them.
         foreach (var provider in AuthMethods.All.Where(m => m != AuthMethods.None))
         {
-            AuthRefresh.Add(0, new KeyValuePair<string, object?>("provider", provider), new KeyValuePair<string, object?>("status", "success"));
+            _authRefreshes[(provider, "success")] = 0;
         }
+
+        _meter.CreateObservableCounter("warpdrive_auth_refresh", ObserveAuthRefreshes, description: "Credential refreshes, by provider and status.");
     }
 
     /// <summary>Where cache counters come from (null when there is no block cache yet, or none at all).</summary>
@@ -46,10 +49,14 @@ public sealed class NodeMetrics : IDisposable
 
     public Counter<long> BackendBytesRead { get; }
 
-    /// <summary>For the credential providers: count each refresh with its provider and status (success, failure).</summary>
-    public Counter<long> AuthRefresh { get; }
+    /// <summary>For the credential providers: count one refresh of <paramref name="provider"/> with its status (success, failure).</summary>
+    public void CountAuthRefresh(string provider, string status) =>
+        _authRefreshes.AddOrUpdate((provider, status), 1, (_, count) => count + 1);
 
     public void Dispose() => _meter.Dispose();
+
+    private IEnumerable<Measurement<long>> ObserveAuthRefreshes() =>
+        _authRefreshes.Select(e => new Measurement<long>(e.Value, new KeyValuePair<string, object?>("provider", e.Key.Provider), new KeyValuePair<string, object?>("status", e.Key.Status)));
 
     private long Read(Func<CacheStats, long> pick) => Cache() is { } stats ? pick(stats) : 0;
 }
