@@ -66,7 +66,7 @@ public sealed class NodeConfig
         }
 
         Line(text, 0, $"metrics: enabled {Bool(Metrics.Enabled)}, addr {Metrics.Addr}");
-        Line(text, 0, $"telemetry: enabled {Bool(Telemetry.Enabled)}, sink {Telemetry.Sink}, sample_metadata_ops {Number(Telemetry.SampleMetadataOps)}, batch_size {Telemetry.BatchSize}, flush_interval {Duration.Format(Telemetry.FlushInterval)}");
+        Line(text, 0, $"telemetry: enabled {Bool(Telemetry.Enabled)}, sink {Telemetry.Sink}, sample_metadata_ops {Number(Telemetry.SampleMetadataOps)}, batch_size {Telemetry.BatchSize}, flush_interval {Duration.Format(Telemetry.FlushInterval)}, queue_size {Telemetry.QueueSize}, rollup {Bool(Telemetry.Rollup)}, file_path {Telemetry.FilePath}, file_max_size {ByteSize.Format(Telemetry.FileMaxSize)}, file_keep {Telemetry.FileKeep}, http_url {Telemetry.HttpUrl}, token_file {Telemetry.TokenFile}");
         Line(text, 0, $"control_plane: rest_addr {ControlPlane.RestAddr}, storage_crawl_interval {Duration.Format(ControlPlane.StorageCrawlInterval)}");
         return text.ToString();
     }

@@ -125,6 +125,13 @@ internal static class NodeConfigBinder
             SampleMetadataOps = map.Double("sample_metadata_ops", d.SampleMetadataOps),
             BatchSize = map.Int("batch_size", d.BatchSize),
             FlushInterval = map.Duration("flush_interval", d.FlushInterval),
+            QueueSize = map.Int("queue_size", d.QueueSize),
+            Rollup = map.Bool("rollup", d.Rollup),
+            FilePath = map.String("file_path", d.FilePath),
+            FileMaxSize = map.Size("file_max_size", d.FileMaxSize),
+            FileKeep = map.Int("file_keep", d.FileKeep),
+            HttpUrl = map.String("http_url", d.HttpUrl),
+            TokenFile = map.String("token_file", d.TokenFile),
         };
         map.RejectUnknownKeys();
         return telemetry;

@@ -209,6 +209,31 @@ internal static partial class NodeConfigValidator
 
         RequireRange("telemetry.batch_size", telemetry.BatchSize, 1, int.MaxValue);
         RequirePositive("telemetry.flush_interval", telemetry.FlushInterval);
+        RequireRange("telemetry.queue_size", telemetry.QueueSize, 1, int.MaxValue);
+        RequireRange("telemetry.file_keep", telemetry.FileKeep, 0, 1000);
+        if (telemetry.FileMaxSize < ByteSize.KiB)
+        {
+            throw new ConfigException("telemetry.file_max_size", $"{ByteSize.Format(telemetry.FileMaxSize)} is too small (at least 1KiB, e.g. 100MB)");
+        }
+
+        if (telemetry.Sink == TelemetrySinks.File || telemetry.FilePath.Length > 0)
+        {
+            RequireAbsolute("telemetry.file_path", telemetry.FilePath);
+        }
+
+        if (telemetry.Sink == TelemetrySinks.Http || telemetry.HttpUrl.Length > 0)
+        {
+            if (!Uri.TryCreate(telemetry.HttpUrl, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
+            {
+                var shown = telemetry.HttpUrl.Length == 0 ? "is required when telemetry.sink is http" : $"\"{telemetry.HttpUrl}\" is not an http(s) URL";
+                throw new ConfigException("telemetry.http_url", $"{shown} (e.g. http://warpdrive-control-plane:8090)");
+            }
+        }
+
+        if (telemetry.TokenFile.Length > 0)
+        {
+            RequireAbsolute("telemetry.token_file", telemetry.TokenFile);
+        }
     }
 
     private static void RequireAbsolute(string key, string path)

@@ -25,6 +25,27 @@ public sealed class TelemetrySettings
 
     /// <summary>Longest time an event waits before its batch is sent (positive).</summary>
     public TimeSpan FlushInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Events waiting for the sink (at least 1); when full, new events are dropped and counted, never waited for.</summary>
+    public int QueueSize { get; init; } = 65536;
+
+    /// <summary>Sum events per (user, backend, path, op) per minute on the node before sending (count &gt; 1).</summary>
+    public bool Rollup { get; init; }
+
+    /// <summary>File sink: the JSONL file (absolute); required when <c>sink: file</c>.</summary>
+    public string FilePath { get; init; } = "";
+
+    /// <summary>File sink: size at which the file is rotated (at least 1KiB).</summary>
+    public long FileMaxSize { get; init; } = 100 * ByteSize.MiB;
+
+    /// <summary>File sink: rotated files kept besides the current one (0 to 1000).</summary>
+    public int FileKeep { get; init; } = 5;
+
+    /// <summary>HTTP sink: the control plane's base URL (http or https); required when <c>sink: http</c>.</summary>
+    public string HttpUrl { get; init; } = "";
+
+    /// <summary>HTTP sink: file holding the bearer token (absolute), re-read for every batch so rotation needs no restart. Empty: no token.</summary>
+    public string TokenFile { get; init; } = "";
 }
 
 /// <summary>Values of <c>telemetry.sink</c>.</summary>
