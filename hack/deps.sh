@@ -31,3 +31,8 @@ need_apt fusermount3 fuse3
 need_npm s3rver s3rver@3.7.1
 need_npm azurite-blob azurite@3.37.0
 need_apt rclone rclone
+
+# Deploy tests: systemd unit verification (offline), shell lint of the Slurm scripts, Ansible syntax and check runs.
+need_apt systemd-analyze systemd
+need_apt shellcheck shellcheck
+need_apt ansible-playbook ansible-core
