@@ -6,7 +6,7 @@ namespace WarpDrive.Mount.Tests;
 public sealed record LocalBackend(string Name, string MountPath, string Root);
 
 /// <summary>Writes the YAML configuration of one agent under test; only the keys the tests vary.</summary>
-public sealed class AgentConfig
+public sealed record AgentConfig
 {
     public required string MountPoint { get; init; }
 
