@@ -31,7 +31,13 @@ public sealed class CallLoggingInterceptor(ILogger<CallLoggingInterceptor> logge
             logger.LogWarning("{Method} failed: {Code} {Detail}", context.Method, e.StatusCode, e.Status.Detail);
             throw;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+        catch (Exception e) when (e is Config.ConfigException or ArgumentException)
+        {
+            // The node config's backend or auth settings are wrong: nothing the caller can fix by retrying as is.
+            logger.LogError("{Method} failed: {Error}", context.Method, e.Message);
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, e.Message));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
         {
             logger.LogError("{Method} failed: {Error}", context.Method, e.Message);
             throw new RpcException(new Status(StatusCode.Internal, e.Message));
