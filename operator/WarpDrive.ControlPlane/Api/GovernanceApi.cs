@@ -1,0 +1,234 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
+using WarpDrive.ControlPlane.Auth;
+using WarpDrive.ControlPlane.Crawling;
+using WarpDrive.ControlPlane.Quotas;
+using WarpDrive.ControlPlane.Store;
+using static WarpDrive.ControlPlane.Api.RequestReader;
+
+namespace WarpDrive.ControlPlane.Api;
+
+/// <summary>The REST contract v1 (docs: /tmp/governance-api.md, mirrored in this project's README).</summary>
+internal sealed class GovernanceApi(IGovernanceStore store, StorageCrawler crawler, QuotaMonitor quotas, ILogger<GovernanceApi> logger)
+{
+    public const int MaxEventsPerBatch = 10_000;
+    private static readonly string[] Ops = ["read", "stat", "list", "open"];
+    private static readonly string[] ReadRoles = [Roles.Reader, Roles.Admin];
+
+    public void Map(IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1");
+        Get(api, "/usage", UsageAsync);
+        Get(api, "/stale", StaleAsync);
+        Get(api, "/growth", GrowthAsync);
+        Get(api, "/quota", QuotasAsync);
+        Get(api, "/user/{userId}", UserAsync);
+        Get(api, "/backends", BackendsAsync);
+        Get(api, "/crawl/{crawlId}", CrawlStatusAsync);
+        api.MapPost("/ingest", Guard(IngestAsync)).WithMetadata(new RequireRolesAttribute(Roles.Agent));
+        api.MapPost("/team", Guard(TeamAsync)).WithMetadata(new RequireRolesAttribute(Roles.Admin));
+        api.MapPut("/quota", Guard(PutQuotaAsync)).WithMetadata(new RequireRolesAttribute(Roles.Admin));
+        api.MapPost("/crawl", Guard(CrawlAsync)).WithMetadata(new RequireRolesAttribute(Roles.Admin));
+        // A read-only question, so readers may ask it too (the operator asks it before each warm job).
+        api.MapPost("/warm/check", Guard(WarmCheckAsync)).WithMetadata(new RequireRolesAttribute(ReadRoles));
+        app.MapGet("/healthz", (Delegate)HealthAsync);
+    }
+
+    private void Get(RouteGroupBuilder api, string pattern, Func<HttpContext, Task<IResult>> handler) =>
+        api.MapGet(pattern, Guard(handler)).WithMetadata(new RequireRolesAttribute(ReadRoles));
+
+    /// <summary>Turns refusals into 400 problem details; anything unexpected is logged and answered without internals.</summary>
+    private RequestDelegate Guard(Func<HttpContext, Task<IResult>> handler) => async context =>
+    {
+        IResult result;
+        try
+        {
+            result = await handler(context).ConfigureAwait(false);
+        }
+        catch (ValidationException e)
+        {
+            result = Problems.BadRequest(e.Parameter, e.Message);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The exception may quote SQL or connection details: log its type and message server-side only.
+            logger.LogError("request {Path} failed: {Type}: {Message}", context.Request.Path, e.GetType().Name, e.Message);
+            result = Problems.Result(StatusCodes.Status500InternalServerError, "Internal Server Error", "the request failed; see the control plane log");
+        }
+
+        await result.ExecuteAsync(context).ConfigureAwait(false);
+    };
+
+    private static JsonHttpResult<T> Ok<T>(T value) => TypedResults.Json(value, Json.Options);
+
+    private async Task<IResult> IngestAsync(HttpContext context)
+    {
+        var key = context.Request.Headers["Idempotency-Key"].ToString();
+        if (key.Length > 200 || key.Any(char.IsControl))
+        {
+            throw new ValidationException("Idempotency-Key", "must be at most 200 characters without control characters");
+        }
+
+        var body = await BodyAsync<IngestRequest>(context.Request).ConfigureAwait(false);
+        var events = body.Events ?? throw new ValidationException("events", "is required");
+        if (events.Count > MaxEventsPerBatch)
+        {
+            throw new ValidationException("events", $"at most {MaxEventsPerBatch} events per batch");
+        }
+
+        for (var i = 0; i < events.Count; i++)
+        {
+            var e = events[i] ?? throw new ValidationException($"events[{i}]", "must be an object");
+            var at = $"events[{i}]";
+            _ = e.Ts ?? throw new ValidationException($"{at}.ts", "is required (RFC 3339)");
+            Name($"{at}.user", e.User);
+            Name($"{at}.backend", e.Backend);
+            Name($"{at}.path", e.Path, 4096);
+            if (!Ops.Contains(e.Op))
+            {
+                throw new ValidationException($"{at}.op", $"must be one of {string.Join(", ", Ops)}");
+            }
+
+            NonNegative($"{at}.bytes_read", e.BytesRead);
+            if (e.Count is < 1)
+            {
+                throw new ValidationException($"{at}.count", "must be at least 1");
+            }
+        }
+
+        var result = await store.IngestAsync(events, key.Length == 0 ? null : key, context.RequestAborted).ConfigureAwait(false);
+        if (!result.Replayed)
+        {
+            await quotas.RefreshAsync(result.Backends, context.RequestAborted).ConfigureAwait(false);
+        }
+
+        return TypedResults.Json(new { accepted = result.Accepted }, Json.Options, statusCode: StatusCodes.Status202Accepted);
+    }
+
+    private async Task<IResult> UsageAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var until = Time(request, "until", DateTimeOffset.UtcNow);
+        var since = Time(request, "since", until.AddDays(-30));
+        if (since > until)
+        {
+            throw new ValidationException("since", "must not be after until");
+        }
+
+        var page = await store.UsageAsync(Choice(request, "group_by", "user", "team", "user"), OptionalName(request, "backend"), since, until,
+            Limit(request), Cursor(request), context.RequestAborted).ConfigureAwait(false);
+        return Ok(page);
+    }
+
+    private async Task<IResult> StaleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var days = Long(request, "days", 90, 0, 36_500);
+        var page = await store.StaleAsync(DateTimeOffset.UtcNow.AddDays(-days), Long(request, "min_size", 0, 0, long.MaxValue),
+            OptionalName(request, "backend"), Limit(request), Cursor(request), context.RequestAborted).ConfigureAwait(false);
+        return Ok(page);
+    }
+
+    private async Task<IResult> GrowthAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var period = Long(request, "period", 30, 1, 3650);
+        var page = await store.GrowthAsync(OptionalName(request, "backend"), DateTimeOffset.UtcNow.AddDays(-period), Limit(request), Cursor(request),
+            context.RequestAborted).ConfigureAwait(false);
+        return Ok(page);
+    }
+
+    private async Task<IResult> TeamAsync(HttpContext context)
+    {
+        var body = await BodyAsync<TeamRequest>(context.Request).ConfigureAwait(false);
+        var team = Name("team", body.Team);
+        var users = body.Users ?? throw new ValidationException("users", "is required");
+        for (var i = 0; i < users.Count; i++)
+        {
+            Name($"users[{i}]", users[i]);
+        }
+
+        await store.SetTeamAsync(team, users, context.RequestAborted).ConfigureAwait(false);
+        await quotas.RefreshAsync(null, context.RequestAborted).ConfigureAwait(false);
+        return Ok(new { team, users });
+    }
+
+    private async Task<IResult> QuotasAsync(HttpContext context) =>
+        Ok(await store.QuotasAsync(Limit(context.Request), Cursor(context.Request), context.RequestAborted).ConfigureAwait(false));
+
+    private async Task<IResult> PutQuotaAsync(HttpContext context)
+    {
+        var body = await BodyAsync<QuotaRequest>(context.Request).ConfigureAwait(false);
+        var team = Name("team", body.Team);
+        var backend = Name("backend", body.Backend);
+        var soft = NonNegative("soft_bytes", body.SoftBytes);
+        var hard = NonNegative("hard_bytes", body.HardBytes);
+        if (soft > hard)
+        {
+            throw new ValidationException("soft_bytes", "must not be greater than hard_bytes");
+        }
+
+        await store.PutQuotaAsync(team, backend, soft, hard, context.RequestAborted).ConfigureAwait(false);
+        await quotas.RefreshAsync([backend], context.RequestAborted).ConfigureAwait(false);
+        return Ok(await store.QuotaAsync(team, backend, context.RequestAborted).ConfigureAwait(false));
+    }
+
+    private async Task<IResult> UserAsync(HttpContext context)
+    {
+        var user = Name("userId", context.Request.RouteValues["userId"] as string);
+        var until = Time(context.Request, "until", DateTimeOffset.UtcNow);
+        var since = Time(context.Request, "since", until.AddDays(-30));
+        return Ok(await store.UserAsync(user, since, until, context.RequestAborted).ConfigureAwait(false));
+    }
+
+    private async Task<IResult> BackendsAsync(HttpContext context) =>
+        Ok(await store.BackendsAsync(Limit(context.Request), Cursor(context.Request), context.RequestAborted).ConfigureAwait(false));
+
+    private async Task<IResult> CrawlAsync(HttpContext context)
+    {
+        var body = context.Request.ContentLength is 0 ? new CrawlRequest(null) : await BodyAsync<CrawlRequest>(context.Request).ConfigureAwait(false);
+        var backend = body.Backend is null ? null : Name("backend", body.Backend);
+        if (backend is not null && !crawler.Knows(backend))
+        {
+            throw new ValidationException("backend", "is not a configured backend");
+        }
+
+        var id = crawler.Request(backend);
+        logger.LogInformation("crawl {CrawlId} requested for {Backend}", id, backend ?? "all backends");
+        return TypedResults.Json(new { crawl_id = id }, Json.Options, statusCode: StatusCodes.Status202Accepted);
+    }
+
+    private async Task<IResult> CrawlStatusAsync(HttpContext context)
+    {
+        var id = Name("crawlId", context.Request.RouteValues["crawlId"] as string, 64);
+        var status = await store.CrawlStatusAsync(id, context.RequestAborted).ConfigureAwait(false);
+        return status is null
+            ? Ok(new CrawlStatus(id, "queued", [], null))
+            : Ok(status);
+    }
+
+    private async Task<IResult> WarmCheckAsync(HttpContext context)
+    {
+        var body = await BodyAsync<WarmCheckRequest>(context.Request).ConfigureAwait(false);
+        var (allowed, reason) = await quotas.CheckWarmAsync(Name("team", body.Team), Name("backend", body.Backend), NonNegative("bytes", body.Bytes),
+            context.RequestAborted).ConfigureAwait(false);
+        return Ok(new { allowed, reason });
+    }
+
+    private async Task<IResult> HealthAsync(HttpContext context)
+    {
+        try
+        {
+            await store.PingAsync(context.RequestAborted).ConfigureAwait(false);
+            return Ok(new { status = "ok", checks = new { database = "ok" } });
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning("health check: database unreachable: {Type}", e.GetType().Name);
+            return TypedResults.Json(new { status = "unhealthy", checks = new { database = "unreachable" } }, Json.Options, statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+    }
+}

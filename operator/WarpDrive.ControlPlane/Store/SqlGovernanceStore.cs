@@ -1,0 +1,597 @@
+using System.Data.Common;
+using System.Globalization;
+
+namespace WarpDrive.ControlPlane.Store;
+
+/// <summary>
+/// <see cref="IGovernanceStore"/> over plain ADO.NET. The SQL is the same on SQLite and PostgreSQL (both speak
+/// <c>INSERT … ON CONFLICT … DO UPDATE</c>, row values, partial indexes and <c>RETURNING</c>); the few spellings
+/// that differ come from <see cref="IDatabaseEngine"/>. Every statement is constant text with typed parameters.
+/// </summary>
+public sealed class SqlGovernanceStore : IGovernanceStore
+{
+    private const long DayMs = 86_400_000;
+    private const string NoTeam = "(none)";
+    private readonly IDatabaseEngine _engine;
+
+    private SqlGovernanceStore(IDatabaseEngine engine) => _engine = engine;
+
+    /// <summary>The engine name, "sqlite" or "postgres".</summary>
+    public string Engine => _engine.Name;
+
+    /// <summary>Opens the database named by <paramref name="target"/> and migrates its schema.</summary>
+    public static async Task<SqlGovernanceStore> OpenAsync(DatabaseTarget target, string? password, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        IDatabaseEngine engine = target.Engine == DatabaseTarget.Sqlite ? new SqliteEngine(target.SqlitePath) : new PostgresEngine(target, password);
+        try
+        {
+            await SchemaMigrator.MigrateAsync(engine, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await engine.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return new SqlGovernanceStore(engine);
+    }
+
+    public ValueTask DisposeAsync() => _engine.DisposeAsync();
+
+    public async Task PingAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _engine.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.Command("SELECT count(*) FROM schema_version");
+        await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task RegisterBackendAsync(string name, string type, CancellationToken cancellationToken)
+    {
+        await using var connection = await _engine.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.Command(
+            "INSERT INTO backends (name, type) VALUES (@n, @t) ON CONFLICT (name) DO UPDATE SET type = excluded.type").Text("@n", name).Text("@t", type);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IngestResult> IngestAsync(IReadOnlyList<AccessEvent> events, string? idempotencyKey, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+
+        // Fold the batch first: one statement per (day, user, backend) and per object instead of one per event.
+        var daily = new Dictionary<(long Day, string User, string Backend), (long Reads, long Bytes, long Hits, long MissBytes)>();
+        var files = new Dictionary<(string User, string Backend, string Path), (long Reads, long Bytes, long Last)>();
+        var objects = new Dictionary<(string Backend, string Path), long>();
+        foreach (var e in events)
+        {
+            var ts = e.Ts!.Value.ToUnixTimeMilliseconds();
+            var count = e.Count ?? 1;
+            var reads = e.Op == "read" ? count : 0;
+            var key = (Math.DivRem(ts, DayMs).Quotient, e.User!, e.Backend!);
+            var d = daily.GetValueOrDefault(key);
+            daily[key] = (d.Reads + reads, d.Bytes + e.BytesRead, d.Hits + (e.CacheHit ? reads : 0), d.MissBytes + (e.CacheHit ? 0 : e.BytesRead));
+            if (e.Op is "read" or "open")
+            {
+                var f = files.GetValueOrDefault((e.User!, e.Backend!, e.Path!));
+                files[(e.User!, e.Backend!, e.Path!)] = (f.Reads + reads, f.Bytes + e.BytesRead, Math.Max(f.Last, ts));
+                objects[(e.Backend!, e.Path!)] = Math.Max(objects.GetValueOrDefault((e.Backend!, e.Path!)), ts);
+            }
+        }
+
+        var backends = events.Select(e => e.Backend!).ToHashSet(StringComparer.Ordinal);
+        await using var connection = await _engine.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if (idempotencyKey is not null)
+        {
+            await using var claim = connection.Command(
+                "INSERT INTO ingest_batches (idempotency_key, received_at, accepted) VALUES (@k, @t, @a) ON CONFLICT (idempotency_key) DO NOTHING", transaction)
+                .Text("@k", idempotencyKey).Int("@t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()).Int("@a", events.Count);
+            if (await claim.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
+            {
+                await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+                await using var first = connection.Command("SELECT accepted FROM ingest_batches WHERE idempotency_key = @k").Text("@k", idempotencyKey);
+                return new IngestResult((int)await first.ScalarLongAsync(cancellationToken).ConfigureAwait(false), Replayed: true, []);
+            }
+        }
+
+        await using (var upsert = connection.Command(
+            """
+            INSERT INTO access_daily (day, user_name, backend, reads, bytes_read, cache_hits, miss_bytes) VALUES (@d, @u, @b, @r, @by, @h, @m)
+            ON CONFLICT (day, user_name, backend) DO UPDATE SET reads = access_daily.reads + excluded.reads,
+              bytes_read = access_daily.bytes_read + excluded.bytes_read, cache_hits = access_daily.cache_hits + excluded.cache_hits,
+              miss_bytes = access_daily.miss_bytes + excluded.miss_bytes
+            """, transaction).Int("@d", 0).Text("@u", "").Text("@b", "").Int("@r", 0).Int("@by", 0).Int("@h", 0).Int("@m", 0))
+        {
+            foreach (var ((day, user, backend), v) in daily)
+            {
+                upsert.Set("@d", day);
+                upsert.Set("@u", user);
+                upsert.Set("@b", backend);
+                upsert.Set("@r", v.Reads);
+                upsert.Set("@by", v.Bytes);
+                upsert.Set("@h", v.Hits);
+                upsert.Set("@m", v.MissBytes);
+                await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        await using (var upsert = connection.Command(
+            $"""
+            INSERT INTO user_files (user_name, backend, path, reads, bytes_read, last_access) VALUES (@u, @b, @p, @r, @by, @t)
+            ON CONFLICT (user_name, backend, path) DO UPDATE SET reads = user_files.reads + excluded.reads,
+              bytes_read = user_files.bytes_read + excluded.bytes_read, last_access = {_engine.Greatest}(user_files.last_access, excluded.last_access)
+            """, transaction).Text("@u", "").Text("@b", "").Text("@p", "").Int("@r", 0).Int("@by", 0).Int("@t", 0))
+        {
+            foreach (var ((user, backend, path), v) in files)
+            {
+                upsert.Set("@u", user);
+                upsert.Set("@b", backend);
+                upsert.Set("@p", path);
+                upsert.Set("@r", v.Reads);
+                upsert.Set("@by", v.Bytes);
+                upsert.Set("@t", v.Last);
+                await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        // An object read before any crawl indexed it gets a placeholder row, so its last access is not lost;
+        // the next crawl fills in its size (or marks it deleted if the backend does not have it).
+        await using (var touch = connection.Command(
+            $"""
+            INSERT INTO objects (backend, path, size, etag, last_modified, last_access) VALUES (@b, @p, 0, '', 0, @t)
+            ON CONFLICT (backend, path) DO UPDATE SET last_access = {_engine.Greatest}(objects.last_access, excluded.last_access)
+            """, transaction).Text("@b", "").Text("@p", "").Int("@t", 0))
+        {
+            foreach (var ((backend, path), last) in objects)
+            {
+                touch.Set("@b", backend);
+                touch.Set("@p", path);
+                touch.Set("@t", last);
+                await touch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new IngestResult(events.Count, Replayed: false, backends);
+    }
+
+    public async Task SetTeamAsync(string team, IReadOnlyList<string> users, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(users);
+        await using var connection = await _engine.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var clear = connection.Command("DELETE FROM team_members WHERE team = @t", transaction).Text("@t", team))
+        {
+            await clear.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await using (var add = connection.Command(
+            "INSERT INTO team_members (user_name, team) VALUES (@u, @t) ON CONFLICT (user_name) DO UPDATE SET team = excluded.team", transaction)
+            .Text("@u", "").Text("@t", team))
+        {
+            foreach (var user in users.Distinct(StringComparer.Ordinal))
+            {
+                add.Set("@u", user);
+                await add.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<Page<UsageRow>> UsageAsync(string groupBy, string? backend, DateTimeOffset since, DateTimeOffset until, int limit, string? cursor, CancellationToken cancellationToken)
+    {
+        var after = Cursor.Decode(cursor, 1)?[0] ?? "";
+        var byTeam = groupBy == "team";
+        var group = byTeam ? $"coalesce(t.team, '{NoTeam}')" : "a.user_name";
+        var join = byTeam ? "LEFT JOIN team_members t ON t.user_name = a.user_name" : "";
+        var backendFilter = backend is null ? "" : "AND a.backend = @b";
+        var sql = $"""
+            SELECT {group}, CAST(sum(a.bytes_read) AS BIGINT), CAST(sum(a.reads) AS BIGINT), CAST(sum(a.cache_hits) AS BIGINT)
+            FROM access_daily a {join}
+            WHERE a.day >= @d0 AND a.day <= @d1 {backendFilter}
+            GROUP BY {group}
+            HAVING {group} > @after
+            ORDER BY 1
+            LIMIT @limit
+            """;
+        var filesSql = byTeam
+            ? $"""
+              SELECT count(*) FROM (SELECT DISTINCT f.backend, f.path FROM user_files f LEFT JOIN team_members t ON t.user_name = f.user_name
+              WHERE coalesce(t.team, '{NoTeam}') = @g AND f.last_access >= @s AND f.last_access <= @e {(backend is null ? "" : "AND f.backend = @b")}) x
+              """
+            : $"SELECT count(*) FROM user_files f WHERE f.user_name = @g AND f.last_access >= @s AND f.last_access <= @e {(backend is null ? "" : "AND f.backend = @b")}";
+
+        await using var connection = await _engine.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = new List<(string Group, long Bytes, long Reads, long Hits)>();
+        await using (var command = connection.Command(sql)
+            .Int("@d0", DayOf(since)).Int("@d1", DayOf(until)).Text("@after", after).Int("@limit", limit + 1))
+        {
+            if (backend is not null)
+            {
+                command.Text("@b", backend);
+            }
+
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                rows.Add((reader.GetString(0), reader.Long(1), reader.Long(2), reader.Long(3)));
+            }
+        }
+
+        var items = new List<UsageRow>();
+        foreach (var row in rows.Take(limit))
+        {
+            await using var count = connection.Command(filesSql).Text("@g", row.Group)
+                .Int("@s", since.ToUnixTimeMilliseconds()).Int("@e", until.ToUnixTimeMilliseconds());
+            if (backend is not null)
+            {
+                count.Text("@b", backend);
+            }
+
+            var fileCount = await count.ScalarLongAsync(cancellationToken).ConfigureAwait(false);
+            items.Add(new UsageRow(row.Group, row.Bytes, row.Reads, row.Reads == 0 ? 0 : (double)row.Hits / row.Reads, fileCount));
+        }
+
+        return new Page<UsageRow>(items, rows.Count > limit ? Cursor.Encode(items[^1].Group) : null);
+    }
+
+    public async Task<Page<StaleObject>> StaleAsync(DateTimeOffset accessedBefore, long minSize, string? backend, int limit, string? cursor, CancellationToken cancellationToken)
+    {
+        var after = Cursor.Decode(cursor, 2);
+        var sql = $"""
+            SELECT id, backend, path, size, last_access, last_modified FROM objects
+            WHERE deleted = 0 {(backend is null ? "" : "AND backend = @b")} AND last_access < @before AND (last_access, id) > (@la, @id) AND size >= @min
+            ORDER BY last_access, id
+            LIMIT @limit
+            """;
+        await using var connection = await _engine.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.Command(sql)
+            .Int("@before", accessedBefore.ToUnixTimeMilliseconds())
+            .Int("@la", after is null ? -1 : Cursor.Long(after[0]))
+            .Int("@id", after is null ? 0 : Cursor.Long(after[1]))
+            .Int("@min", minSize)
+            .Int("@limit", limit + 1);
+        if (backend is not null)
+        {
+            command.Text("@b", backend);
+        }
+
+        var items = new List<StaleObject>();
+        var last = (Access: 0L, Id: 0L);
+        var more = false;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (items.Count == limit)
+            {
+                more = true;
+                break;
+            }
+
+            var access = reader.Long(4);
+            last = (access, reader.Long(0));
+            items.Add(new StaleObject(reader.GetString(1), reader.GetString(2), reader.Long(3),
+                access == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(access), DateTimeOffset.FromUnixTimeMilliseconds(reader.Long(5))));
+        }
+
+        return new Page<StaleObject>(items, more ? Cursor.Encode(Invariant(last.Access), Invariant(last.Id)) : null);
+    }
+
+    public async Task<Page<GrowthPoint>> GrowthAsync(string? backend, DateTimeOffset since, int limit, string? cursor, CancellationToken cancellationToken)
+    {
+        var after = Cursor.Decode(cursor, 1) is { } c ? Cursor.Long(c[0]) : 0;
+        var sql = $"""
+            SELECT id, backend, finished_at, objects, bytes FROM crawls
+            WHERE finished_at IS NOT NULL AND error IS NULL AND finished_at >= @since AND id > @after {(backend is null ? "" : "AND backend = @b")}
+            ORDER BY id
+            LIMIT @limit
+            """;
+        await using var connection = await _engine.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.Command(sql).Int("@since", since.ToUnixTimeMilliseconds()).Int("@after", after).Int("@limit", limit + 1);
+        if (backend is not null)
+        {
+            command.Text("@b", backend);
+        }
+
+        var items = new List<GrowthPoint>();
+        var lastId = 0L;
+        var more = false;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (items.Count == limit)
+            {
+                more = true;
+                break;
+            }
+
+            lastId = reader.Long(0);
+            items.Add(new GrowthPoint(reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.Long(2)), reader.Long(3), reader.Long(4)));
+        }
+
+        return new Page<GrowthPoint>(items, more ? Cursor.Encode(Invariant(lastId)) : null);
+    }
+
+    public async Task PutQuotaAsync(string team, string backend, long softBytes, long hardBytes, CancellationToken cancellationToken)
+    {
+        await using var connection = await _engine.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.Command(
+            """
+            INSERT INTO quotas (team, backend, soft_bytes, hard_bytes) VALUES (@t, @b, @s, @h)
+            ON CONFLICT (team, backend) DO UPDATE SET soft_bytes = excluded.soft_bytes, hard_bytes = excluded.hard_bytes
+            """).Text("@t", team).Text("@b", backend).Int("@s", softBytes).Int("@h", hardBytes);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<Page<QuotaRow>> QuotasAsync(int limit, string? cursor, CancellationToken cancellationToken)
+    {
+        var after = Cursor.Decode(cursor, 2) ?? ["", ""];
+        await using var connection = await _engine.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await ReadQuotasAsync(connection, "WHERE (team, backend) > (@t, @b) ORDER BY team, backend LIMIT @limit",
+            c => c.Text("@t", after[0]).Text("@b", after[1]).Int("@limit", limit + 1), cancellationToken).ConfigureAwait(false);
+        var items = new List<QuotaRow>();
+        foreach (var (quota, _) in rows.Take(limit))
+        {
+            items.Add(await WithUsageAsync(connection, quota, cancellationToken).ConfigureAwait(false));
+        }
+
+        return new Page<QuotaRow>(items, rows.Count > limit ? Cursor.Encode(items[^1].Team, items[^1].Backend) : null);
+    }
+
+    public async Task<QuotaRow?> QuotaAsync(string team, string backend, CancellationToken cancellationToken)
+    {
+        await using var connection = await _engine.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await ReadQuotasAsync(connection, "WHERE team = @t AND backend = @b",
+            c => c.Text("@t", team).Text("@b", backend), cancellationToken).ConfigureAwait(false);
+        return rows.Count == 0 ? null : await WithUsageAsync(connection, rows[0].Quota, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<QuotaTransition>> RefreshQuotaStatesAsync(IReadOnlyCollection<string>? backends, CancellationToken cancellationToken)
+    {
+        await using var connection = await _engine.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var stored = new List<(QuotaRow Quota, string Stored)>();
+        if (backends is null)
+        {
+            stored.AddRange(await ReadQuotasAsync(connection, "", _ => { }, cancellationToken).ConfigureAwait(false));
+        }
+        else
+        {
+            foreach (var backend in backends)
+            {
+                stored.AddRange(await ReadQuotasAsync(connection, "WHERE backend = @b", c => c.Text("@b", backend), cancellationToken).ConfigureAwait(false));
+            }
+        }
+
+        var transitions = new List<QuotaTransition>();
+        foreach (var (quota, previous) in stored)
+        {
+            var now = await WithUsageAsync(connection, quota, cancellationToken).ConfigureAwait(false);
+            if (now.State == previous)
+            {
+                continue;
+            }
+
+            // Compare-and-set on the stored state: when two ingests race, only one of them reports the change.
+            await using var update = connection.Command("UPDATE quotas SET state = @s WHERE team = @t AND backend = @b AND state = @old")
+                .Text("@s", now.State).Text("@t", now.Team).Text("@b", now.Backend).Text("@old", previous);
+            if (await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1)
+            {
+                transitions.Add(new QuotaTransition(now, previous));
+            }
+        }
+
+        return transitions;
+    }
+
+    public async Task<UserReport> UserAsync(string user, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken)
+    {
+        await using var connection = await _engine.OpenAsync(cancellationToken).ConfigureAwait(false);
+        string? team;
+        await using (var command = connection.Command("SELECT team FROM team_members WHERE user_name = @u").Text("@u", user))
+        {
+            team = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+        }
+
+        long bytes = 0, reads = 0;
+        await using (var command = connection.Command(
+            "SELECT CAST(coalesce(sum(bytes_read), 0) AS BIGINT), CAST(coalesce(sum(reads), 0) AS BIGINT) FROM access_daily WHERE user_name = @u AND day >= @d0 AND day <= @d1")
+            .Text("@u", user).Int("@d0", DayOf(since)).Int("@d1", DayOf(until)))
+        {
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                bytes = reader.Long(0);
+                reads = reader.Long(1);
+            }
+        }
+
+        var top = new List<TopPath>();
+        await using (var command = connection.Command(
+            """
+            SELECT backend, path, bytes_read, reads FROM user_files WHERE user_name = @u AND last_access >= @s AND last_access <= @e
+            ORDER BY bytes_read DESC, backend, path LIMIT 10
+            """).Text("@u", user).Int("@s", since.ToUnixTimeMilliseconds()).Int("@e", until.ToUnixTimeMilliseconds()))
+        {
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                top.Add(new TopPath(reader.GetString(0), reader.GetString(1), reader.Long(2), reader.Long(3)));
+            }
+        }
+
+        return new UserReport(user, team, bytes, reads, top);
+    }
+
+    public async Task<Page<BackendRow>> BackendsAsync(int limit, string? cursor, CancellationToken cancellationToken)
+    {
+        var after = Cursor.Decode(cursor, 1)?[0] ?? "";
+        await using var connection = await _engine.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var names = new List<(string Name, string Type)>();
+        await using (var command = connection.Command("SELECT name, type FROM backends WHERE name > @after ORDER BY name LIMIT @limit")
+            .Text("@after", after).Int("@limit", limit + 1))
+        {
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                names.Add((reader.GetString(0), reader.GetString(1)));
+            }
+        }
+
+        var items = new List<BackendRow>();
+        foreach (var (name, type) in names.Take(limit))
+        {
+            await using var command = connection.Command(
+                "SELECT objects, bytes, finished_at FROM crawls WHERE backend = @b AND finished_at IS NOT NULL AND error IS NULL ORDER BY id DESC LIMIT 1")
+                .Text("@b", name);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            items.Add(await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+                ? new BackendRow(name, type, reader.Long(0), reader.Long(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.Long(2)))
+                : new BackendRow(name, type, 0, 0, null));
+        }
+
+        return new Page<BackendRow>(items, names.Count > limit ? Cursor.Encode(items[^1].Name) : null);
+    }
+
+    public async Task<long> BeginCrawlAsync(string requestId, string backend, CancellationToken cancellationToken)
+    {
+        await using var connection = await _engine.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.Command("INSERT INTO crawls (request_id, backend, started_at) VALUES (@r, @b, @t) RETURNING id")
+            .Text("@r", requestId).Text("@b", backend).Int("@t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        return await command.ScalarLongAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task RecordCrawledAsync(string backend, long crawlId, IReadOnlyList<(string Path, long Size, string ETag, DateTimeOffset LastModified)> entries, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        await using var connection = await _engine.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+        // An unchanged ETag keeps the stored size and modification time; only the crawl stamp moves (that stamp
+        // is how FinishCrawlAsync tells vanished objects from present ones). last_access is never touched here.
+        await using var upsert = connection.Command(
+            """
+            INSERT INTO objects (backend, path, size, etag, last_modified, last_access, crawl_id, deleted) VALUES (@b, @p, @s, @e, @m, 0, @c, 0)
+            ON CONFLICT (backend, path) DO UPDATE SET crawl_id = excluded.crawl_id, deleted = 0,
+              size = CASE WHEN objects.etag = excluded.etag THEN objects.size ELSE excluded.size END,
+              last_modified = CASE WHEN objects.etag = excluded.etag THEN objects.last_modified ELSE excluded.last_modified END,
+              etag = excluded.etag
+            """, transaction).Text("@b", backend).Text("@p", "").Int("@s", 0).Text("@e", "").Int("@m", 0).Int("@c", crawlId);
+        foreach (var (path, size, etag, lastModified) in entries)
+        {
+            upsert.Set("@p", path);
+            upsert.Set("@s", size);
+            upsert.Set("@e", etag);
+            upsert.Set("@m", lastModified.ToUnixTimeMilliseconds());
+            await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<GrowthPoint> FinishCrawlAsync(string backend, long crawlId, CancellationToken cancellationToken)
+    {
+        await using var connection = await _engine.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var vanish = connection.Command("UPDATE objects SET deleted = 1 WHERE backend = @b AND deleted = 0 AND crawl_id <> @c", transaction)
+            .Text("@b", backend).Int("@c", crawlId))
+        {
+            await vanish.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        long objects = 0, bytes = 0;
+        await using (var totals = connection.Command(
+            "SELECT count(*), CAST(coalesce(sum(size), 0) AS BIGINT) FROM objects WHERE backend = @b AND deleted = 0", transaction).Text("@b", backend))
+        {
+            await using var reader = await totals.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                objects = reader.Long(0);
+                bytes = reader.Long(1);
+            }
+        }
+
+        var finished = DateTimeOffset.UtcNow;
+        await using (var done = connection.Command("UPDATE crawls SET finished_at = @t, objects = @o, bytes = @by WHERE id = @c", transaction)
+            .Int("@t", finished.ToUnixTimeMilliseconds()).Int("@o", objects).Int("@by", bytes).Int("@c", crawlId))
+        {
+            await done.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new GrowthPoint(backend, DateTimeOffset.FromUnixTimeMilliseconds(finished.ToUnixTimeMilliseconds()), objects, bytes);
+    }
+
+    public async Task FailCrawlAsync(long crawlId, string error, CancellationToken cancellationToken)
+    {
+        await using var connection = await _engine.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.Command("UPDATE crawls SET finished_at = @t, error = @e WHERE id = @c")
+            .Int("@t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()).Text("@e", error).Int("@c", crawlId);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<CrawlStatus?> CrawlStatusAsync(string requestId, CancellationToken cancellationToken)
+    {
+        await using var connection = await _engine.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.Command(
+            "SELECT backend, finished_at, objects, bytes, error FROM crawls WHERE request_id = @r ORDER BY id").Text("@r", requestId);
+        var results = new List<GrowthPoint>();
+        var running = false;
+        string? error = null;
+        var any = false;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            any = true;
+            if (reader.IsDBNull(1))
+            {
+                running = true;
+            }
+            else if (reader.NullableText(4) is { } failed)
+            {
+                error = failed;
+            }
+            else
+            {
+                results.Add(new GrowthPoint(reader.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.Long(1)), reader.Long(2), reader.Long(3)));
+            }
+        }
+
+        return any ? new CrawlStatus(requestId, running ? "running" : error is null ? "done" : "failed", results, error) : null;
+    }
+
+    private static async Task<List<(QuotaRow Quota, string Stored)>> ReadQuotasAsync(DbConnection connection, string where, Action<DbCommand> bind, CancellationToken cancellationToken)
+    {
+        await using var command = connection.Command($"SELECT team, backend, soft_bytes, hard_bytes, state FROM quotas {where}");
+        bind(command);
+        var rows = new List<(QuotaRow, string)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var state = reader.GetString(4);
+            rows.Add((new QuotaRow(reader.GetString(0), reader.GetString(1), reader.Long(2), reader.Long(3), 0, state), state));
+        }
+
+        return rows;
+    }
+
+    /// <summary>
+    /// used_bytes = bytes the team's users read from the backend on cache misses (bytes brought into a cache) over
+    /// the last <see cref="IGovernanceStore.QuotaWindowDays"/> days, from the per-day rollups.
+    /// </summary>
+    private static async Task<QuotaRow> WithUsageAsync(DbConnection connection, QuotaRow quota, CancellationToken cancellationToken)
+    {
+        await using var command = connection.Command(
+            """
+            SELECT CAST(coalesce(sum(a.miss_bytes), 0) AS BIGINT) FROM access_daily a JOIN team_members t ON t.user_name = a.user_name
+            WHERE t.team = @t AND a.backend = @b AND a.day >= @d
+            """).Text("@t", quota.Team).Text("@b", quota.Backend).Int("@d", DayOf(DateTimeOffset.UtcNow) - IGovernanceStore.QuotaWindowDays + 1);
+        var used = await command.ScalarLongAsync(cancellationToken).ConfigureAwait(false);
+        var state = used > quota.HardBytes ? QuotaStates.HardExceeded : used > quota.SoftBytes ? QuotaStates.SoftExceeded : QuotaStates.Ok;
+        return quota with { UsedBytes = used, State = state };
+    }
+
+    private static long DayOf(DateTimeOffset time) => Math.DivRem(time.ToUnixTimeMilliseconds(), DayMs).Quotient;
+
+    private static string Invariant(long value) => value.ToString(CultureInfo.InvariantCulture);
+}
