@@ -1,6 +1,9 @@
 using System.CommandLine;
 using k8s;
+using Microsoft.Extensions.Logging;
+using WarpDrive.Operator.Controller;
 using WarpDrive.Operator.Install;
+using WarpDrive.Operator.Rendering;
 using WarpDrive.Operator.Resources;
 
 var write = new Option<DirectoryInfo?>("--write") { Description = "Write one file per CRD into this directory instead of printing." };
@@ -50,10 +53,49 @@ manifests.SetAction(parsed =>
     return 0;
 });
 
+var runNamespace = new Option<string>("--namespace") { Description = "Namespace of the operator, node ConfigMaps, credentials Secret and Lease.", DefaultValueFactory = _ => defaults.Namespace };
+var runCachePath = new Option<string>("--cache-path") { Description = "Host directory of the node cache, written into node configs.", DefaultValueFactory = _ => defaults.CachePath };
+var runCacheSize = new Option<string>("--cache-size") { Description = "Node cache size written into node configs (e.g. 500GB).", DefaultValueFactory = _ => defaults.CacheSize };
+var leaderElect = new Option<bool>("--leader-elect") { Description = "Reconcile only while holding the Lease warpdrive-operator-leader (needed with more than one replica).", DefaultValueFactory = _ => true };
+var resync = new Option<string>("--resync") { Description = "Re-reconcile every object this often even without changes (e.g. 10m).", DefaultValueFactory = _ => "10m" };
+var workers = new Option<int>("--workers") { Description = "Reconciles running at once.", DefaultValueFactory = _ => 2 };
+var run = new Command("run", "Run the reconcile loop against the cluster in the pod's service account or KUBECONFIG.")
+{
+    runNamespace, runCachePath, runCacheSize, leaderElect, resync, workers,
+};
+run.SetAction(async (parsed, cancellationToken) =>
+{
+    if (!OperatorHost.TryParseDuration(parsed.GetValue(resync)!, out var resyncPeriod) || parsed.GetValue(workers) < 1)
+    {
+        Console.Error.WriteLine("warpdrive-operator: --resync must be a duration like 10m and --workers at least 1");
+        return 2;
+    }
+
+    using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o =>
+    {
+        o.SingleLine = true;
+        o.TimestampFormat = "HH:mm:ss ";
+    }));
+    var settings = new RunSettings
+    {
+        Options = new OperatorOptions
+        {
+            Namespace = parsed.GetValue(runNamespace)!,
+            CachePath = parsed.GetValue(runCachePath)!,
+            CacheMaxSize = parsed.GetValue(runCacheSize)!,
+        },
+        LeaderElect = parsed.GetValue(leaderElect),
+        Resync = resyncPeriod,
+        Workers = parsed.GetValue(workers),
+    };
+    return await OperatorHost.RunAsync(settings, logging, cancellationToken);
+});
+
 var root = new RootCommand("warpdrive-operator: reconciles WarpDataSources and WarpCacheWarms into node configs, volumes and warm jobs.")
 {
     crds,
     manifests,
+    run,
 };
 
 var result = root.Parse(args);
