@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using WarpDrive.ControlPlane.Store;
+
+namespace WarpDrive.ControlPlane.Tests;
+
+/// <summary>
+/// Fills a SQLite store the way the crawler and the node agents do (crawl pages of 10,000 objects over 4 backends,
+/// then access batches from 1,000 users over 90 days), and prints how long stale and usage answers take.
+/// A tool for the README's figures, not a test: nothing here asserts a time.
+/// </summary>
+internal static class StoreBenchmark
+{
+    private const int Backends = 4;
+    private const int Page = 10_000;
+
+    public static async Task RunAsync(long objects, string? file)
+    {
+        var scratch = file is null ? Directory.CreateTempSubdirectory("wd-cp-bench-").FullName : null;
+        var path = file ?? Path.Combine(scratch!, "bench.db");
+        try
+        {
+            await using var store = await SqlGovernanceStore.OpenAsync(DatabaseTarget.Parse($"sqlite://{path}"), null, CancellationToken.None);
+            var random = new Random(42);
+            var now = DateTimeOffset.UtcNow;
+            var clock = Stopwatch.StartNew();
+            var perBackend = objects / Backends;
+            for (var b = 0; b < Backends; b++)
+            {
+                var backend = $"backend-{b}";
+                await store.RegisterBackendAsync(backend, "s3", CancellationToken.None);
+                var crawl = await store.BeginCrawlAsync($"bench-{b}", backend, CancellationToken.None);
+                var page = new List<(string, long, string, DateTimeOffset)>(Page);
+                for (long i = 0; i < perBackend; i++)
+                {
+                    page.Add(($"shard-{i % 1000:D4}/object-{i:D9}.bin", random.NextInt64(1, 1L << 30), $"\"{i:x}\"", now.AddDays(-random.Next(0, 720))));
+                    if (page.Count == Page)
+                    {
+                        await store.RecordCrawledAsync(backend, crawl, page, CancellationToken.None);
+                        page.Clear();
+                    }
+                }
+
+                await store.RecordCrawledAsync(backend, crawl, page, CancellationToken.None);
+                var finish = Stopwatch.StartNew();
+                await store.FinishCrawlAsync(backend, crawl, CancellationToken.None);
+                Console.WriteLine($"crawl {backend}: {perBackend:N0} objects indexed (finish: {finish.Elapsed.TotalSeconds:F1} s)");
+            }
+
+            Console.WriteLine($"indexed {objects:N0} objects in {clock.Elapsed.TotalSeconds:F0} s ({objects / clock.Elapsed.TotalSeconds:N0}/s)");
+
+            clock.Restart();
+            const int batches = 40;
+            const int perBatch = 5_000;
+            for (var n = 0; n < batches; n++)
+            {
+                var events = new List<AccessEvent>(perBatch);
+                for (var e = 0; e < perBatch; e++)
+                {
+                    var i = random.NextInt64(0, perBackend);
+                    events.Add(new AccessEvent
+                    {
+                        Ts = now.AddMinutes(-random.Next(0, 90 * 24 * 60)),
+                        Node = "node",
+                        User = $"user-{random.Next(0, 1000):D4}",
+                        Backend = $"backend-{random.Next(0, Backends)}",
+                        Path = $"shard-{i % 1000:D4}/object-{i:D9}.bin",
+                        Op = "read",
+                        BytesRead = random.Next(1, 1 << 20),
+                        CacheHit = random.Next(0, 2) == 0,
+                        Count = random.Next(1, 4),
+                    });
+                }
+
+                await store.IngestAsync(events, null, CancellationToken.None);
+            }
+
+            Console.WriteLine($"ingested {batches * perBatch:N0} access events in {clock.Elapsed.TotalSeconds:F1} s");
+            for (var t = 0; t < 50; t++)
+            {
+                await store.SetTeamAsync($"team-{t:D2}", Enumerable.Range(t * 20, 20).Select(u => $"user-{u:D4}").ToList(), CancellationToken.None);
+            }
+
+            await Time("stale days=90, first page of 100", () => store.StaleAsync(now.AddDays(-90), 0, null, 100, null, CancellationToken.None));
+            await Time("stale days=90 backend=backend-2 min_size=512MiB, first page of 100",
+                () => store.StaleAsync(now.AddDays(-90), 512L << 20, "backend-2", 100, null, CancellationToken.None));
+            await Time("stale days=90, 50th page of 1000 (keyset cursor)", async () =>
+            {
+                string? cursor = null;
+                Page<StaleObject> page = null!;
+                for (var p = 0; p < 50; p++)
+                {
+                    page = await store.StaleAsync(now.AddDays(-90), 0, null, 1000, cursor, CancellationToken.None);
+                    cursor = page.NextCursor;
+                }
+
+                return page;
+            }, runs: 1);
+            await Time("usage group_by=user, 30 days, first page of 100", () => store.UsageAsync("user", null, now.AddDays(-30), now, 100, null, CancellationToken.None));
+            await Time("usage group_by=team, 30 days, all 51 groups", () => store.UsageAsync("team", null, now.AddDays(-30), now, 1000, null, CancellationToken.None));
+            await Time("usage group_by=user backend=backend-1, 90 days", () => store.UsageAsync("user", "backend-1", now.AddDays(-90), now, 100, null, CancellationToken.None));
+            await Time("growth, 30 days", () => store.GrowthAsync(null, now.AddDays(-30), 100, null, CancellationToken.None));
+            Console.WriteLine($"database file: {new FileInfo(path).Length / (1 << 20):N0} MiB (+ WAL)");
+        }
+        finally
+        {
+            if (scratch is not null)
+            {
+                Directory.Delete(scratch, recursive: true);
+            }
+        }
+    }
+
+    private static async Task Time<T>(string what, Func<Task<T>> query, int runs = 5)
+    {
+        await query(); // warm the page cache and the statement cache
+        var times = new List<double>();
+        for (var r = 0; r < runs; r++)
+        {
+            var clock = Stopwatch.StartNew();
+            await query();
+            times.Add(clock.Elapsed.TotalMilliseconds);
+        }
+
+        times.Sort();
+        Console.WriteLine($"{what}: median {times[times.Count / 2]:F1} ms over {runs} runs");
+    }
+}
