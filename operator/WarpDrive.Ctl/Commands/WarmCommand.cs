@@ -1,0 +1,113 @@
+using System.CommandLine;
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using WarpDrive.Cache;
+using WarpDrive.Ctl.Infrastructure;
+
+namespace WarpDrive.Ctl.Commands;
+
+/// <summary>
+/// <c>warm</c>: fill the node cache with a prefix. Standalone it opens the cache directory itself (the agent must be
+/// stopped: RocksDB allows one owner); with --kube it creates a WarpCacheWarm and follows its status.
+/// Re-running resumes: blocks already cached with the current ETag are skipped by <see cref="BlockCache.WarmAsync"/>.
+/// </summary>
+internal static class WarmCommand
+{
+    public static Command Create(GlobalOptions g)
+    {
+        var config = new Option<FileInfo?>("--config") { Description = "Node agent config file (backends and cache)." };
+        var prefix = new Option<string>("--prefix") { Description = "Prefix below the backend root to warm (a directory or a file).", Required = true };
+        var backend = new Option<string?>("--backend") { Description = "Backend name in the config (needed when it has several); with --kube, the WarpDataSource." };
+        var workers = new Option<int>("--workers") { Description = "Blocks fetched in parallel.", DefaultValueFactory = _ => 8 };
+        var maxSize = Sizes.Option("--max-size", "Stop after downloading this much");
+        var kube = new Option<bool>("--kube") { Description = "Warm through the cluster: create a WarpCacheWarm and follow it." };
+        var ns = new Option<string>("--namespace") { Description = "Namespace of the WarpDataSource (with --kube).", DefaultValueFactory = _ => "default" };
+        var command = new Command("warm", "Pre-fetch a prefix into the node cache, with progress; resumable; Ctrl-C stops cleanly.") { config, prefix, backend, workers, maxSize, kube, ns };
+        command.Validators.Add(r =>
+        {
+            if (r.GetValue(workers) is < 1 or > 256)
+            {
+                r.AddError("--workers must be 1 to 256");
+            }
+
+            if (!r.GetValue(kube) && r.GetValue(config) is null)
+            {
+                r.AddError("--config is required (or use --kube)");
+            }
+
+            if (r.GetValue(kube) && r.GetValue(backend) is null)
+            {
+                r.AddError("--kube needs --backend: the WarpDataSource to warm");
+            }
+        });
+        command.SetAction(async (parsed, ct) =>
+        {
+            var terminal = Terminal.Create(parsed.GetValue(g.NoColor));
+            var format = parsed.GetValue(g.Format);
+            if (parsed.GetValue(kube))
+            {
+                return await KubeWarm.RunAsync(terminal, parsed.GetValue(ns)!, parsed.GetValue(backend)!, parsed.GetValue(prefix)!, parsed.GetValue(workers), parsed.GetValue(maxSize), ct);
+            }
+
+            var nodeConfig = NodeBackends.LoadConfig(parsed.GetValue(config)!);
+            var backendConfig = NodeBackends.Find(nodeConfig, parsed.GetValue(backend));
+            await using var store = NodeBackends.Create(nodeConfig, backendConfig);
+            var options = new WarmOptions { Workers = parsed.GetValue(workers), MaxBytes = parsed.GetValue(maxSize) ?? long.MaxValue };
+            var cacheSettings = nodeConfig.Cache;
+            var progress = new TransferProgress(terminal, "warm");
+            WarmProgress result;
+            try
+            {
+                result = await CacheDirectory.Open(cacheSettings.Path, cacheSettings.MaxSize, (int)cacheSettings.BlockSize,
+                    o => new BlockCache(o with
+                    {
+                        ReadaheadBlocks = cacheSettings.ReadaheadBlocks,
+                        MaxParallelFetch = Math.Max(cacheSettings.MaxParallelFetch, options.Workers),
+                        EvictHighWater = cacheSettings.EvictHighWater,
+                        EvictLowWater = cacheSettings.EvictLowWater,
+                    }, NullLogger.Instance),
+                    cache => progress.RunAsync(() => cache.WarmAsync(store, parsed.GetValue(prefix)!.Trim('/'), options,
+                        new Progress(progress), ct)),
+                    ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                terminal.Note("warm: interrupted; what was fetched stays cached, run the same command again to resume");
+                return ExitCodes.Failure;
+            }
+
+            var summary = new Dictionary<string, object>
+            {
+                ["backend"] = backendConfig.Name,
+                ["prefix"] = parsed.GetValue(prefix)!,
+                ["files_total"] = result.FilesTotal,
+                ["files_done"] = result.FilesDone,
+                ["files_skipped"] = result.FilesSkipped,
+                ["bytes_downloaded"] = result.BytesDownloaded,
+                ["bytes_missing"] = result.BytesToDownload,
+                ["cap_reached"] = result.CapReached,
+                ["seconds"] = Math.Round(result.Elapsed.TotalSeconds, 3),
+            };
+            if (format == OutputFormat.Table)
+            {
+                terminal.Print($"warmed {backendConfig.Name}:{parsed.GetValue(prefix)}: {result.FilesDone}/{result.FilesTotal} files complete " +
+                                       $"({result.FilesSkipped} already cached), {Sizes.Format(result.BytesDownloaded)} downloaded" +
+                                       (result.CapReached ? $", stopped at --max-size {Sizes.Format(options.MaxBytes)}" : ""));
+            }
+            else
+            {
+                ResultWriter.Write(terminal, format, [JsonSerializer.SerializeToElement(summary)],
+                    [.. summary.Keys.Select(k => new Column(k, k))]);
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private sealed class Progress(TransferProgress display) : IProgress<WarmProgress>
+    {
+        public void Report(WarmProgress value) =>
+            display.Report(new TransferSnapshot(value.FilesDone, value.FilesTotal, value.FilesSkipped, value.BytesDownloaded, value.BytesToDownload, value.Elapsed));
+    }
+}

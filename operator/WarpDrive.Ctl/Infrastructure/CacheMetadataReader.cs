@@ -1,0 +1,44 @@
+using System.Buffers.Binary;
+using RocksDbSharp;
+
+namespace WarpDrive.Ctl.Infrastructure;
+
+/// <summary>
+/// Counts what a block cache holds by reading its RocksDB metadata read-only. Follows the key layout documented on
+/// WarpDrive.Cache's MetadataStore: <c>'o' + id</c> per object, <c>'b' + id + index</c> → checksum(8) + length(4) per
+/// present block. If that layout changes, this reader must change with it.
+/// </summary>
+internal static class CacheMetadataReader
+{
+    public static (long Objects, long Bytes) Count(string cacheDirectory)
+    {
+        var meta = Path.Combine(cacheDirectory, "meta");
+        if (!File.Exists(Path.Combine(meta, "CURRENT")))
+        {
+            throw new CtlException($"{cacheDirectory} is not a WarpDrive cache directory (no meta/ database inside)");
+        }
+
+        using var db = RocksDb.OpenReadOnly(new DbOptions(), meta, false);
+        using var iterator = db.NewIterator();
+        long objects = 0;
+        long bytes = 0;
+        for (iterator.SeekToFirst(); iterator.Valid(); iterator.Next())
+        {
+            var key = iterator.Key();
+            if (key.Length == 17 && key[0] == (byte)'o')
+            {
+                objects++;
+            }
+            else if (key.Length == 25 && key[0] == (byte)'b')
+            {
+                var value = iterator.Value();
+                if (value.Length >= 12)
+                {
+                    bytes += BinaryPrimitives.ReadInt32LittleEndian(value.AsSpan(8));
+                }
+            }
+        }
+
+        return (objects, bytes);
+    }
+}
