@@ -33,9 +33,19 @@ public static class OperatorHost
     public static async Task<int> RunAsync(RunSettings settings, ILoggerFactory logging, CancellationToken stop)
     {
         var logger = logging.CreateLogger("operator");
-        var config = KubernetesClientConfiguration.IsInCluster()
-            ? KubernetesClientConfiguration.InClusterConfig()
-            : KubernetesClientConfiguration.BuildConfigFromConfigFile(Environment.GetEnvironmentVariable("KUBECONFIG"));
+        KubernetesClientConfiguration config;
+        try
+        {
+            config = KubernetesClientConfiguration.IsInCluster()
+                ? KubernetesClientConfiguration.InClusterConfig()
+                : KubernetesClientConfiguration.BuildConfigFromConfigFile(Environment.GetEnvironmentVariable("KUBECONFIG"));
+        }
+        catch (Exception error) when (error is k8s.Exceptions.KubeConfigException or FileNotFoundException)
+        {
+            logger.LogError("no cluster to talk to (not in a pod, and no usable KUBECONFIG or ~/.kube/config): {Error}", error.Message);
+            return 2;
+        }
+
         using var client = new Kubernetes(config);
 
         var options = settings.Options;

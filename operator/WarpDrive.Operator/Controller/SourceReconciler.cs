@@ -51,11 +51,12 @@ public sealed class SourceReconciler(
         await client.ApplyPersistentVolumeAsync(StaticVolumes.PersistentVolume(source), cancellationToken).ConfigureAwait(false);
         await client.ApplyClaimAsync(StaticVolumes.Claim(source), cancellationToken).ConfigureAwait(false);
 
+        var previous = source.Status;
         var status = await ObserveAsync(source, cancellationToken).ConfigureAwait(false);
-        if (!SameStatus(source.Status, status))
+        if (!SameStatus(previous, status))
         {
             await client.ApplySourceStatusAsync(source, status, cancellationToken).ConfigureAwait(false);
-            AnnounceChanges(source, source.Status, status);
+            AnnounceChanges(source, previous, status);
         }
 
         return ReconcileResult.Done;

@@ -1,0 +1,174 @@
+using k8s;
+using WarpDrive.Operator.Controller;
+using WarpDrive.Operator.Rendering;
+using WarpDrive.Operator.Resources;
+
+namespace WarpDrive.Operator.Tests.Controller;
+
+public sealed class SourceReconcilerTests
+{
+    [Test]
+    public async Task A_new_source_gets_the_finalizer_its_volume_and_claim_and_a_status()
+    {
+        var h = new ReconcilerHarness();
+        h.Cluster.Add(Fixtures.Node("gpu-1"));
+        h.Cluster.Add(Fixtures.Node("gpu-2"));
+        h.Cluster.ReadyAgents.Add("gpu-1");
+        h.Cluster.Add(Fixtures.Local("team-a", "imagenet"));
+
+        var result = await h.ReconcileSource("team-a", "imagenet");
+
+        var source = h.Cluster.Source("team-a", "imagenet")!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(result, Is.EqualTo(ReconcileResult.Done));
+            Assert.That(source.Metadata.Finalizers, Is.EqualTo(new[] { SourceReconciler.Finalizer }));
+            Assert.That(h.Cluster.Volumes.Keys, Is.EqualTo(new[] { "warpdrive-team-a-imagenet" }));
+            Assert.That(h.Cluster.Claims.Keys, Is.EqualTo(new[] { "team-a/imagenet" }));
+            Assert.That(source.Status!.NodesTotal, Is.EqualTo(2));
+            Assert.That(source.Status.NodesReady, Is.EqualTo(1));
+            Assert.That(source.Status.ObservedGeneration, Is.EqualTo(1));
+            var ready = Conditions.Find(source.Status.Conditions, SourceConditions.Ready)!;
+            Assert.That((ready.Status, ready.Reason), Is.EqualTo(("False", "NodesNotReady")));
+            Assert.That(Conditions.Find(source.Status.Conditions, SourceConditions.CredentialsValid)!.Status, Is.EqualTo("True"));
+            var reachable = Conditions.Find(source.Status.Conditions, SourceConditions.BackendReachable)!;
+            Assert.That((reachable.Status, reachable.Reason), Is.EqualTo(("Unknown", "NotReported")));
+            Assert.That(h.Events.Reasons("Normal"), Is.EqualTo(new[] { "Rendered" }));
+        });
+    }
+
+    [Test]
+    public async Task Ready_once_every_selected_node_serves_it_and_a_resync_writes_nothing()
+    {
+        var h = new ReconcilerHarness();
+        h.Cluster.Add(Fixtures.Node("gpu-1"));
+        h.Cluster.ReadyAgents.Add("gpu-1");
+        h.Cluster.Add(Fixtures.Local("team-a", "imagenet"));
+        await h.ReconcileSource("team-a", "imagenet");
+        var transition = Conditions.Find(h.Cluster.Source("team-a", "imagenet")!.Status!.Conditions, SourceConditions.Ready)!.LastTransitionTime;
+        h.Cluster.TakeWrites();
+
+        h.Time.Advance(TimeSpan.FromMinutes(10));
+        await h.ReconcileSource("team-a", "imagenet");
+
+        var status = h.Cluster.Source("team-a", "imagenet")!.Status!;
+        Assert.That(Conditions.IsTrue(status.Conditions, SourceConditions.Ready), Is.True);
+        Assert.That(Conditions.Find(status.Conditions, SourceConditions.Ready)!.LastTransitionTime, Is.EqualTo(transition));
+        Assert.That(h.Cluster.TakeWrites().Where(w => w.StartsWith("status", StringComparison.Ordinal)), Is.Empty);
+        Assert.That(h.Events.Events, Has.Count.EqualTo(1), "no event for an unchanged source");
+    }
+
+    [Test]
+    public async Task A_missing_secret_makes_credentials_invalid_with_a_warning_once()
+    {
+        var h = new ReconcilerHarness();
+        h.Cluster.Add(Fixtures.Node("gpu-1"));
+        var auth = new AuthSpec { Method = AuthMethods.Static, SecretRef = new() { Name = "s3-keys" } };
+        h.Cluster.Add(Fixtures.Source("team-a", "bucket", BackendTypes.S3, new() { ["bucket"] = "b", ["region"] = "us-east-1" }, auth));
+
+        await h.ReconcileSource("team-a", "bucket");
+        await h.ReconcileSource("team-a", "bucket");
+
+        var status = h.Cluster.Source("team-a", "bucket")!.Status!;
+        var credentials = Conditions.Find(status.Conditions, SourceConditions.CredentialsValid)!;
+        Assert.That((credentials.Status, credentials.Reason), Is.EqualTo(("False", "SecretNotFound")));
+        Assert.That(credentials.Message, Does.Contain("s3-keys"));
+        Assert.That(Conditions.Find(status.Conditions, SourceConditions.Ready)!.Status, Is.EqualTo("False"));
+        Assert.That(h.Events.Reasons("Warning"), Is.EqualTo(new[] { "SecretNotFound" }));
+    }
+
+    [Test]
+    public async Task Secret_values_reach_only_the_credentials_secret()
+    {
+        var h = new ReconcilerHarness();
+        h.Cluster.Add(Fixtures.Node("gpu-1"));
+        var auth = new AuthSpec { Method = AuthMethods.Static, SecretRef = new() { Name = "s3-keys" } };
+        h.Cluster.Add(Fixtures.Source("team-a", "bucket", BackendTypes.S3, new() { ["bucket"] = "b", ["region"] = "us-east-1" }, auth));
+        h.Cluster.AddTenantSecret(Fixtures.Secret("team-a", "s3-keys", ("secret_access_key", "hunter2-VALUE")));
+
+        await h.ReconcileSource("team-a", "bucket");
+        await h.NodeConfigs.SyncAsync(CancellationToken.None);
+        await h.Credentials.SyncAsync(CancellationToken.None);
+
+        var everywhereElse = string.Join("\n",
+            KubernetesJson.Serialize(h.Cluster.Source("team-a", "bucket")),
+            string.Join("\n", h.Cluster.ConfigMaps.Values.Select(c => KubernetesJson.Serialize(c))),
+            string.Join("\n", h.Events.Events.Select(e => e.Note)));
+        Assert.That(everywhereElse, Does.Not.Contain("hunter2-VALUE"));
+        Assert.That(everywhereElse, Does.Contain("secret_access_key_file"));
+        Assert.That(System.Text.Encoding.UTF8.GetString(h.Cluster.OwnSecret("warpdrive-credentials")!.Data["secret_team-a_s3-keys_secret_access_key"]),
+            Is.EqualTo("hunter2-VALUE"));
+    }
+
+    [Test]
+    public async Task Deletion_waits_for_pods_using_the_claim_and_keeps_the_finalizer_until_cleanup_is_done()
+    {
+        var h = new ReconcilerHarness();
+        h.Cluster.Add(Fixtures.Node("gpu-1"));
+        h.Cluster.Add(Fixtures.Local("team-a", "imagenet"));
+        await h.ReconcileSource("team-a", "imagenet");
+        await h.NodeConfigs.SyncAsync(CancellationToken.None);
+        Assert.That(h.Cluster.ConfigMaps["warpdrive-node-gpu-1"].Data[NodeConfigMaps.ConfigKey], Does.Contain("team-a-imagenet"));
+        h.Cluster.PodsByClaim[("team-a", "imagenet")] = ["trainer-0"];
+
+        h.Cluster.MarkDeleted("team-a", "imagenet");
+        var waiting = await h.ReconcileSource("team-a", "imagenet");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(waiting.RequeueAfter, Is.EqualTo(SourceReconciler.PodWaitInterval));
+            Assert.That(h.Cluster.ConfigMaps["warpdrive-node-gpu-1"].Data[NodeConfigMaps.ConfigKey], Does.Not.Contain("team-a-imagenet"),
+                "taken off the nodes first");
+            Assert.That(h.Cluster.Source("team-a", "imagenet")!.Metadata.Finalizers, Does.Contain(SourceReconciler.Finalizer));
+            Assert.That(h.Cluster.Volumes, Does.ContainKey("warpdrive-team-a-imagenet"));
+            Assert.That(h.Cluster.Claims, Does.ContainKey("team-a/imagenet"));
+            Assert.That(h.Events.Events.Last().Note, Does.Contain("trainer-0"));
+        });
+
+        h.Cluster.PodsByClaim.Clear();
+        h.Cluster.TakeWrites();
+        var done = await h.ReconcileSource("team-a", "imagenet");
+
+        Assert.That(done, Is.EqualTo(ReconcileResult.Done));
+        Assert.That(h.Cluster.Source("team-a", "imagenet"), Is.Null, "the finalizer was the last one: the object is gone");
+        Assert.That(h.Cluster.Volumes, Is.Empty);
+        Assert.That(h.Cluster.Claims, Is.Empty);
+        var writes = h.Cluster.TakeWrites();
+        Assert.That(writes.Last(), Is.EqualTo("finalizers team-a/imagenet []"), "finalizer removed last");
+        Assert.That(writes.IndexOf("delete pv warpdrive-team-a-imagenet"), Is.LessThan(writes.Count - 1));
+        Assert.That(h.Events.Reasons("Normal").Last(), Is.EqualTo("Deleted"));
+    }
+
+    [Test]
+    public async Task A_source_that_is_gone_or_not_ours_needs_nothing()
+    {
+        var h = new ReconcilerHarness();
+        Assert.That(await h.ReconcileSource("team-a", "missing"), Is.EqualTo(ReconcileResult.Done));
+
+        var foreign = Fixtures.Local("team-a", "foreign");
+        foreign.Metadata.Finalizers = ["someone.else/keep"];
+        h.Cluster.Add(foreign);
+        h.Cluster.MarkDeleted("team-a", "foreign");
+        Assert.That(await h.ReconcileSource("team-a", "foreign"), Is.EqualTo(ReconcileResult.Done));
+        Assert.That(h.Cluster.Writes, Is.Empty);
+    }
+
+    [Test]
+    public async Task A_source_rejected_by_the_agent_validator_is_not_ready_with_the_reason()
+    {
+        var h = new ReconcilerHarness();
+        h.Cluster.Add(Fixtures.Node("gpu-1"));
+        h.Cluster.ReadyAgents.Add("gpu-1");
+        h.Cluster.Add(Fixtures.Local("team-a", "first", root: "/srv/a", created: new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc)));
+        var second = Fixtures.Local("team-a", "second", root: "/srv/b", created: new DateTime(2025, 1, 2, 0, 0, 0, DateTimeKind.Utc));
+        second.Spec.Backend.MountPath = "/first";
+        h.Cluster.Add(second);
+
+        await h.ReconcileSource("team-a", "second");
+
+        var ready = Conditions.Find(h.Cluster.Source("team-a", "second")!.Status!.Conditions, SourceConditions.Ready)!;
+        Assert.That((ready.Status, ready.Reason), Is.EqualTo(("False", "Rejected")));
+        Assert.That(ready.Message, Does.Contain("already used by team-a/first"));
+        Assert.That(h.Events.Reasons("Warning"), Is.EqualTo(new[] { "Rejected" }));
+    }
+}
