@@ -29,6 +29,9 @@ public sealed class ControllerLoop(
 
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>A reconcile failed and its key was re-queued after this delay (raised after the re-queue).</summary>
+    public event Action<WorkKey, TimeSpan>? Retrying;
+
     /// <summary>True while this replica leads and reconciles.</summary>
     public bool IsLeading => queue is not null;
 
@@ -93,6 +96,7 @@ public sealed class ControllerLoop(
                 var delay = work.AddRateLimited(key);
                 // Messages of API errors name objects and fields, never secret values.
                 logger.LogWarning("{Key}: {Error} (retry {Attempt} in {Delay})", key, error.Message, work.Failures(key), delay);
+                Retrying?.Invoke(key, delay);
             }
             finally
             {
