@@ -34,6 +34,9 @@ public static class Rbac
         // Tokens of the service accounts named by spec.auth.serviceAccountName, for federated auth.
         Rule("", ["serviceaccounts/token"], ["create"]),
         Rule("events.k8s.io", ["events"], ["create", "patch"]),
+        // Before a deleted source's PV and claim go: which pods in its namespace still mount the claim. Also the
+        // node agent pods' readiness (nodesReady). List only: no watch, no get of single pods.
+        Rule("", ["pods"], ["list"]),
     ];
 
     /// <summary>In the operator's namespace only.</summary>
@@ -45,8 +48,6 @@ public static class Rbac
         Rule("", ["secrets"], ["create", "update", "patch", "delete"]),
         // Leader election.
         Rule("coordination.k8s.io", ["leases"], ["get", "create", "update"]),
-        // Which node agents are ready, for nodesReady.
-        Rule("", ["pods"], Read),
     ];
 
     /// <summary>Cluster-wide for the node agent: warm jobs live in users' namespaces.</summary>

@@ -1,0 +1,47 @@
+using k8s.Models;
+using WarpDrive.Operator.Install;
+
+namespace WarpDrive.Operator.Tests.Controller;
+
+/// <summary>Every API call of <c>warpdrive-operator run</c> (Kube/*.cs, Controller/LeaderElection.cs) is granted.</summary>
+public sealed class RbacCoverageTests
+{
+    [TestCase("warpdrive.io", "warpdatasources", "list")]
+    [TestCase("warpdrive.io", "warpdatasources", "watch")]
+    [TestCase("warpdrive.io", "warpdatasources", "patch")] // finalizer JSON patch
+    [TestCase("warpdrive.io", "warpdatasources/status", "patch")] // server-side apply of status
+    [TestCase("warpdrive.io", "warpcachewarms", "watch")]
+    [TestCase("warpdrive.io", "warpcachewarms/status", "patch")]
+    [TestCase("warpdrive.io", "warpcachewarms", "delete")] // TTL
+    [TestCase("", "nodes", "watch")]
+    [TestCase("", "persistentvolumes", "patch")]
+    [TestCase("", "persistentvolumes", "delete")]
+    [TestCase("", "persistentvolumeclaims", "patch")]
+    [TestCase("", "persistentvolumeclaims", "delete")]
+    [TestCase("", "secrets", "get")] // tenants' Secrets named by secretRef
+    [TestCase("", "pods", "list")] // pods still using a claim, in tenants' namespaces
+    [TestCase("events.k8s.io", "events", "create")]
+    public void Cluster_role_grants(string group, string resource, string verb) =>
+        Assert.That(Grants(Rbac.OperatorClusterRules(), group, resource, verb), Is.True);
+
+    [TestCase("", "configmaps", "list")]
+    [TestCase("", "configmaps", "watch")]
+    [TestCase("", "configmaps", "patch")]
+    [TestCase("", "secrets", "patch")]
+    [TestCase("coordination.k8s.io", "leases", "get")]
+    [TestCase("coordination.k8s.io", "leases", "create")]
+    [TestCase("coordination.k8s.io", "leases", "update")]
+    public void Namespace_role_grants(string group, string resource, string verb) =>
+        Assert.That(Grants(Rbac.OperatorNamespaceRules(), group, resource, verb), Is.True);
+
+    [Test]
+    public void The_node_agent_cannot_write_config_maps()
+    {
+        // Why BackendReachable is not reported through ConfigMap annotations: patch would let one node's agent
+        // rewrite every node's configuration.
+        Assert.That(Grants(Rbac.NodeNamespaceRules(), "", "configmaps", "patch"), Is.False);
+    }
+
+    private static bool Grants(IEnumerable<V1PolicyRule> rules, string group, string resource, string verb) =>
+        rules.Any(r => r.ApiGroups.Contains(group) && r.Resources.Contains(resource) && r.Verbs.Contains(verb));
+}
