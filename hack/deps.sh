@@ -36,6 +36,7 @@ need_apt rclone rclone
 need_apt systemd-analyze systemd
 need_apt shellcheck shellcheck
 need_apt ansible-playbook ansible-core
+need_apt s3fs s3fs
 
 # PostgreSQL server binaries: the control plane tests start a throwaway cluster from /usr/lib/postgresql/*/bin.
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt postgresql-server-binaries postgresql

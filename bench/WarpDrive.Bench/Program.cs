@@ -1,7 +1,8 @@
 using System.CommandLine;
 using WarpDrive.Bench;
+using WarpDrive.Bench.Targets;
 
-var work = new Option<string>("--dir") { Description = "Working directory for the dataset, mount point and cache.", DefaultValueFactory = _ => "/tmp/warpdrive-bench" };
+var work = new Option<string>("--dir") { Description = "Working directory for the dataset, mount points and caches.", DefaultValueFactory = _ => "/tmp/warpdrive-bench" };
 var files = new Option<int>("--files", "-n") { Description = "Number of shard files.", DefaultValueFactory = _ => 16 };
 var size = new Option<int>("--size-mib", "-s") { Description = "Size of each file in MiB.", DefaultValueFactory = _ => 64 };
 var readers = new Option<int>("--readers", "-k") { Description = "Parallel readers.", DefaultValueFactory = _ => 4 };
@@ -15,5 +16,46 @@ var seqread = new Command("seqread", "N files of S MiB read by K readers, native
 seqread.SetAction((result, _) => new SeqReadWorkload(
     result.GetValue(work)!, result.GetValue(files), result.GetValue(size), result.GetValue(readers), result.GetValue(repeats)).RunAsync(result.GetValue(json)));
 
-var root = new RootCommand("warpdrive-bench: WarpDrive's benchmarks, each printed beside the same work done natively.") { seqread };
+var allTargets = new[] { "native", "warpdrive-local", "warpdrive-s3", "warpdrive-azure", "rclone-mount", "s3fs" };
+var allWorkloads = new[] { "seqread", "randread", "meta", "warm", "epoch" };
+var output = new Option<string>("--out") { Description = "Where results.json and the charts go.", DefaultValueFactory = _ => "bench-results" };
+var docs = new Option<string?>("--docs") { Description = "Regenerate <dir>/benchmarks.md and <dir>/benchmarks/*.png from this run." };
+var quick = new Option<bool>("--quick") { Description = "Small dataset, one run per figure (no median)." };
+var latency = new Option<int>("--latency-ms") { Description = "Round trip the proxy adds (only recorded here; the proxy is a separate process).", DefaultValueFactory = _ => 10 };
+var targets = new Option<string[]>("--targets") { Description = "Targets to run.", DefaultValueFactory = _ => allTargets, AllowMultipleArgumentsPerToken = true };
+var workloads = new Option<string[]>("--workloads") { Description = "Workloads to run.", DefaultValueFactory = _ => allWorkloads, AllowMultipleArgumentsPerToken = true };
+var s3 = new Option<string?>("--s3-endpoint") { Description = "s3rver as the clients reach it (through the latency proxy)." };
+var s3Upload = new Option<string?>("--s3-upload-endpoint") { Description = "s3rver reached directly, for creating the dataset." };
+var azure = new Option<string?>("--azure-endpoint") { Description = "Azurite's blob endpoint (through the latency proxy), without the account." };
+var azureUpload = new Option<string?>("--azure-upload-endpoint") { Description = "Azurite's blob endpoint reached directly." };
+var metaObjects = new Option<int?>("--meta-objects") { Description = "Objects in the meta tree (default 10,000; 2,000 with --quick)." };
+var ctl = new Option<string?>("--ctl") { Description = "warpdrive-ctl executable: WarpDrive targets are warmed with `warpdrive-ctl warm` instead of reads through the mount." };
+var suite = new Command("suite", "Every workload against every target (native, WarpDrive over local/S3/Azure, rclone mount, s3fs); table, results.json, charts.")
+{
+    work, output, docs, quick, latency, targets, workloads, s3, s3Upload, azure, azureUpload, metaObjects, ctl,
+};
+suite.SetAction((result, _) =>
+{
+    var remotes = result.GetValue(s3) is { } s3Endpoint && result.GetValue(azure) is { } azureEndpoint
+        ? new Remotes(s3Endpoint, result.GetValue(s3Upload) ?? s3Endpoint, azureEndpoint, result.GetValue(azureUpload) ?? azureEndpoint)
+        : null;
+    return new Suite(new SuiteOptions(
+        Path.GetFullPath(result.GetValue(work)!), Path.GetFullPath(result.GetValue(output)!), result.GetValue(docs) is { } d ? Path.GetFullPath(d) : null,
+        result.GetValue(quick), result.GetValue(latency), result.GetValue(targets)!, result.GetValue(workloads)!, remotes, result.GetValue(ctl), result.GetValue(metaObjects))).RunAsync();
+});
+
+var listen = new Option<int>("--listen-port") { Description = "Loopback port to accept on.", Required = true };
+var upstream = new Option<int>("--upstream-port") { Description = "Loopback port of the real server.", Required = true };
+var proxy = new Command("proxy", "A TCP proxy on 127.0.0.1 that adds a round trip of --latency-ms to every exchange (runs until SIGTERM).")
+{
+    listen, upstream, latency,
+};
+proxy.SetAction(async (result, token) =>
+{
+    Console.WriteLine($"proxy: 127.0.0.1:{result.GetValue(listen)} -> 127.0.0.1:{result.GetValue(upstream)}, +{result.GetValue(latency)} ms round trip");
+    await new LatencyProxy(result.GetValue(listen), result.GetValue(upstream), TimeSpan.FromMilliseconds(result.GetValue(latency))).RunAsync(token).ConfigureAwait(false);
+    return 0;
+});
+
+var root = new RootCommand("warpdrive-bench: WarpDrive's benchmarks, each printed beside the same work done natively and by other FUSE clients.") { seqread, suite, proxy };
 return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,2 @@
+// The benchmark drives FUSE mounts, /proc and Linux tools: it only runs on Linux.
+[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]

@@ -1,0 +1,194 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Azure.Storage;
+using Azure.Storage.Blobs;
+using WarpDrive.Backends;
+using WarpDrive.Bench.Report;
+using WarpDrive.Bench.Targets;
+using WarpDrive.Bench.Workloads;
+
+namespace WarpDrive.Bench;
+
+/// <summary>Options of the `suite` command.</summary>
+internal sealed record SuiteOptions(
+    string WorkDirectory, string OutputDirectory, string? DocsDirectory, bool Quick, int LatencyMs,
+    IReadOnlyList<string> Targets, IReadOnlyList<string> Workloads, Remotes? Remotes, string? CtlPath, int? MetaObjects);
+
+/// <summary>
+/// Runs every selected workload against every selected target, one target at a time (its server started and
+/// stopped around its workloads), then writes the table, results.json, the charts and, if asked, docs/benchmarks.md.
+/// </summary>
+internal sealed class Suite(SuiteOptions options)
+{
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+    private ITarget? _current;
+
+    public async Task<int> RunAsync()
+    {
+        var started = DateTime.UtcNow;
+        var clock = Stopwatch.StartNew();
+        var sizes = options.Quick ? BenchSizes.Quick : BenchSizes.Full;
+        if (options.MetaObjects is { } metaObjects)
+        {
+            sizes = sizes with { MetaObjects = metaObjects };
+        }
+
+        Directory.CreateDirectory(options.WorkDirectory);
+        Directory.CreateDirectory(options.OutputDirectory);
+        ChildProcess.PidFile ??= Path.Combine(options.WorkDirectory, "children.pid");
+        Remotes.ExportCredentials();
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, StopOnSignal);
+        using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, StopOnSignal);
+        if (!PageCache.TryDrop())
+        {
+            Console.WriteLine("warning: cannot drop the page cache (not root): cold figures are not cold");
+        }
+
+        var data = new BenchDataset(Path.Combine(options.WorkDirectory, "source"), sizes);
+        Console.WriteLine($"dataset: {sizes.Shards} x {sizes.ShardMiB} MiB shards, {sizes.EpochShards} x {sizes.EpochShardMiB} MiB epoch shards, {sizes.MetaObjects:N0} meta objects");
+        data.EnsureCreated();
+        var failures = new List<string>();
+        if (options.Remotes is { } remotes)
+        {
+            await UploadAsync(data, remotes, failures).ConfigureAwait(false);
+        }
+
+        var workloads = CreateWorkloads(data, sizes).Where(w => options.Workloads.Contains(w.Name)).ToList();
+        var rows = new List<Row>();
+        foreach (var name in options.Targets)
+        {
+            using var target = CreateTarget(name, data);
+            if (target is null)
+            {
+                failures.Add($"{name}: not available (no remote endpoint given, or unknown target)");
+                continue;
+            }
+
+            _current = target;
+            foreach (var workload in workloads)
+            {
+                var workloadClock = Stopwatch.StartNew();
+                try
+                {
+                    var result = workload.Run(target);
+                    rows.AddRange(result);
+                    Console.WriteLine($"  {name,-16} {workload.Name,-9} {string.Join("  ", result.Select(r => $"{r.Mode} {r.Value:F1} {r.Metric}"))}  ({workloadClock.Elapsed.TotalSeconds:F0} s)");
+                }
+                catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException or TimeoutException)
+                {
+                    failures.Add($"{name} / {workload.Name}: {e.Message}");
+                    Console.WriteLine($"  {name,-16} {workload.Name,-9} FAILED: {e.Message}");
+                }
+            }
+
+            _current = null;
+        }
+
+        var goals = Goals.Evaluate(rows, sizes.Readers);
+        var run = new BenchRun(started, clock.Elapsed, options.Quick, options.LatencyMs, sizes, MachineInfo.Read(options.WorkDirectory),
+            workloads.Select(w => (w.Name, w.Description)).ToList(), rows, goals, failures);
+        Print(run);
+        await WriteJsonAsync(run).ConfigureAwait(false);
+        var charts = workloads.ToDictionary(w => w.Name, w => Charts.Write(rows, w.Name, $"{w.Name}: {w.Description}".Split(" (")[0], Path.Combine(options.OutputDirectory, "charts")));
+        if (options.DocsDirectory is not null)
+        {
+            MarkdownReport.Write(options.DocsDirectory, run with { Duration = clock.Elapsed }, charts);
+        }
+
+        Console.WriteLine($"wrote {Path.Combine(options.OutputDirectory, "results.json")} and charts in {clock.Elapsed.TotalSeconds:F0} s{(options.Quick ? " (quick mode: one run per figure, no median)" : "")}");
+        return failures.Count == 0 ? 0 : 3;
+    }
+
+    private IEnumerable<IWorkload> CreateWorkloads(BenchDataset data, BenchSizes sizes) =>
+    [
+        new SeqReadBench(data, sizes),
+        new RandReadBench(data, sizes),
+        new MetaBench(data, sizes),
+        new WarmBench(data, sizes, options.CtlPath),
+        new EpochBench(data, sizes),
+    ];
+
+    private ITarget? CreateTarget(string name, BenchDataset data) => (name, options.Remotes) switch
+    {
+        ("native", _) => new NativeTarget(data.Root),
+        ("warpdrive-local", _) => WarpDriveTarget.Local(options.WorkDirectory, data.Root),
+        ("warpdrive-s3", { } r) => WarpDriveTarget.S3(options.WorkDirectory, r),
+        ("warpdrive-azure", { } r) => WarpDriveTarget.Azure(options.WorkDirectory, r),
+        ("rclone-mount", { } r) => new RcloneMountTarget(options.WorkDirectory, r),
+        ("s3fs", { } r) => new S3fsTarget(options.WorkDirectory, r),
+        _ => null,
+    };
+
+    private async Task UploadAsync(BenchDataset data, Remotes remotes, List<string> failures)
+    {
+        if (options.Targets.Any(t => t is "warpdrive-s3" or "rclone-mount" or "s3fs"))
+        {
+            await using var s3 = BackendFactory.Create("bench-upload-s3", "s3", remotes.S3Config(upload: true));
+            await data.UploadAsync(s3, 16).ConfigureAwait(false);
+        }
+
+        if (options.Targets.Contains("warpdrive-azure"))
+        {
+            try
+            {
+                var container = new BlobContainerClient(new Uri($"{remotes.AzureUploadEndpoint}/{Remotes.AzureAccount}/{Remotes.Container}"),
+                    new StorageSharedKeyCredential(Remotes.AzureAccount, Remotes.AzureDevelopmentKey));
+                await container.CreateIfNotExistsAsync().ConfigureAwait(false);
+                await using var azure = BackendFactory.Create("bench-upload-azure", "azureblob", remotes.AzureConfig(upload: true));
+                await data.UploadAsync(azure, 16).ConfigureAwait(false);
+            }
+            catch (Azure.RequestFailedException e)
+            {
+                failures.Add($"azure upload: {e.Status} {e.ErrorCode}");
+            }
+        }
+    }
+
+    private void Print(BenchRun run)
+    {
+        Console.WriteLine();
+        foreach (var (name, description) in run.Workloads)
+        {
+            Console.WriteLine($"## {name}: {description}");
+            Console.WriteLine(Tables.Render(run.Rows, name));
+        }
+
+        Console.WriteLine("## goals");
+        foreach (var goal in run.Goals)
+        {
+            Console.WriteLine($"  [{Goals.Verdict(goal.Met),-7}] {goal.Text}: {goal.Measured}");
+        }
+
+        foreach (var failure in run.Failures)
+        {
+            Console.WriteLine($"  not measured: {failure}");
+        }
+    }
+
+    private async Task WriteJsonAsync(BenchRun run)
+    {
+        var document = new
+        {
+            run.StartedUtc,
+            durationSeconds = run.Duration.TotalSeconds,
+            run.Quick,
+            run.LatencyMs,
+            run.Sizes,
+            run.Machine,
+            workloads = run.Workloads.Select(w => new { name = w.Name, description = w.Description }),
+            run.Rows,
+            run.Goals,
+            run.Failures,
+        };
+        await File.WriteAllTextAsync(Path.Combine(options.OutputDirectory, "results.json"), JsonSerializer.Serialize(document, JsonOptions)).ConfigureAwait(false);
+    }
+
+    /// <summary>SIGTERM/SIGINT: stop the current target's server and unmount it before exiting.</summary>
+    private void StopOnSignal(PosixSignalContext context)
+    {
+        context.Cancel = true;
+        _current?.Dispose();
+        Environment.Exit(130);
+    }
+}
