@@ -39,9 +39,9 @@ internal static class GovernanceCommands
         var backend = new Option<string?>("--backend") { Description = "Only this backend." };
         var limit = LimitOption();
         var command = new Command("stale", "Objects nobody read for --days days (or ever): candidates for cleanup.") { days, minSize, backend, limit };
-        command.Validators.Add(r =>
+        days.Validators.Add(r =>
         {
-            if (r.GetValue(days) < 0)
+            if (r.GetValueOrDefault<int>() < 0)
             {
                 r.AddError("--days must be 0 or more");
             }

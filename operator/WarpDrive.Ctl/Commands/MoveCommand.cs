@@ -26,9 +26,9 @@ internal static class MoveCommand
         var state = new Option<FileInfo?>("--state") { Description = "Journal of verified copies (default: warpdrive-move-<hash>.jsonl in the current directory)." };
         var workers = new Option<int>("--workers") { Description = "Objects copied in parallel.", DefaultValueFactory = _ => 4 };
         var command = new Command("move", "Copy or move objects between backends, verified by checksum, resumable.") { from, to, config, deleteSource, resume, state, workers };
-        command.Validators.Add(r =>
+        workers.Validators.Add(r =>
         {
-            if (r.GetValue(workers) is < 1 or > 64)
+            if (r.GetValueOrDefault<int>() is < 1 or > 64)
             {
                 r.AddError("--workers must be 1 to 64");
             }

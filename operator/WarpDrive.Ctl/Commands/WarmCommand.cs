@@ -23,12 +23,15 @@ internal static class WarmCommand
         var kube = new Option<bool>("--kube") { Description = "Warm through the cluster: create a WarpCacheWarm and follow it." };
         var ns = new Option<string>("--namespace") { Description = "Namespace of the WarpDataSource (with --kube).", DefaultValueFactory = _ => "default" };
         var command = new Command("warm", "Pre-fetch a prefix into the node cache, with progress; resumable; Ctrl-C stops cleanly.") { config, prefix, backend, workers, maxSize, kube, ns };
-        command.Validators.Add(r =>
+        workers.Validators.Add(r =>
         {
-            if (r.GetValue(workers) is < 1 or > 256)
+            if (r.GetValueOrDefault<int>() is < 1 or > 256)
             {
                 r.AddError("--workers must be 1 to 256");
             }
+        });
+        command.Validators.Add(r =>
+        {
 
             if (!r.GetValue(kube) && r.GetValue(config) is null)
             {
