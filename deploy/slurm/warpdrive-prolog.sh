@@ -4,8 +4,8 @@
 #   1. makes sure the WarpDrive mount is up: starts the agent if needed (systemctl start, or
 #      WARPDRIVE_START_COMMAND where there is no systemd) and waits, at most WARPDRIVE_START_TIMEOUT seconds,
 #      until the mount point is a FUSE mount in /proc/mounts and the agent's /healthz answers 200;
-#   2. warms the cache for the prefixes the job asked for (job comment "warpdrive:warm=a/b,c" or
-#      WARPDRIVE_WARM_PREFIXES=a/b,c) with `warpdrive-ctl warm`, in the background or bounded by
+#   2. warms the cache for the prefixes the job asked for (job comment "warpdrive:warm=imagenet:train,laion:00"
+#      or WARPDRIVE_WARM_PREFIXES=imagenet:train; BACKEND:PATH, or PATH alone when there is one backend) with `warpdrive-ctl warm`, in the background or bounded by
 #      WARPDRIVE_WARM_TIMEOUT.
 # Exit status: non-zero only when the mount cannot be brought up, so that Slurm drains the node and requeues
 # the job. A failed or slow warm never fails the job: the data is read from the backend instead.
@@ -87,10 +87,10 @@ requested_prefixes() {
   for prefix in "${prefixes[@]}"; do
     [ -z "$prefix" ] && continue
     # Job comments come from users: no options, no parent directories, nothing the shell could misread.
-    if [[ "$prefix" =~ ^[A-Za-z0-9_][A-Za-z0-9._/=+@:-]*$ ]] && ! [[ "/$prefix/" == */../* ]]; then
+    if [[ "$prefix" =~ ^([a-z0-9][a-z0-9_-]*:)?[A-Za-z0-9_][A-Za-z0-9._/=+@-]*$ ]] && ! [[ "/$prefix/" == */../* ]]; then
       printf '%s\n' "$prefix"
     else
-      wd_log warning "ignoring warm prefix '$prefix': letters, digits and ._/=+@:- only, no '..'"
+      wd_log warning "ignoring warm prefix '$prefix': [BACKEND:]PATH with letters, digits and ._/=+@- only, no '..'"
     fi
   done
 }
@@ -106,7 +106,10 @@ warm_now() {
       wd_log warning "warm $prefix skipped: the ${WARPDRIVE_WARM_TIMEOUT}s warm budget is used up"
       continue
     fi
-    output="$(timeout --kill-after=5 "$left" "${base[@]}" --prefix "$prefix" </dev/null 2>&1 9>&-)"
+    # BACKEND:PATH names the backend (warpdrive-ctl --backend); a bare PATH needs a one-backend config.
+    local -a target=(--prefix "$prefix")
+    [[ "$prefix" == *:* ]] && target=(--backend "${prefix%%:*}" --prefix "${prefix#*:}")
+    output="$(timeout --kill-after=5 "$left" "${base[@]}" "${target[@]}" </dev/null 2>&1 9>&-)"
     status=$?
     case "$status" in
       0) wd_log info "warmed $prefix" ;;

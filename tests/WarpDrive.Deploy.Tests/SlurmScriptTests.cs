@@ -81,7 +81,7 @@ public sealed class SlurmScriptTests
     public async Task Prolog_warms_the_prefixes_of_the_job_comment_before_the_job_starts()
     {
         using var node = new SlurmNode();
-        node.Environment["SLURM_JOB_COMMENT"] = "resnet run 12 warpdrive:warm=data/imagenet/train,data/laion/00 priority";
+        node.Environment["SLURM_JOB_COMMENT"] = "resnet run 12 warpdrive:warm=data:imagenet/train,laion/00 priority";
         node.Environment["WARPDRIVE_WARM_MODE"] = "wait";
 
         var prolog = await node.RunPrologAsync();
@@ -89,10 +89,10 @@ public sealed class SlurmScriptTests
         Assert.That(prolog.ExitCode, Is.Zero, prolog + node.Diagnostics());
         Assert.That(File.ReadAllLines(node.WarmRecord), Is.EqualTo(new[]
         {
-            $"warm --config {node.ConfigPath} --prefix data/imagenet/train",
-            $"warm --config {node.ConfigPath} --prefix data/laion/00",
+            $"warm --config {node.ConfigPath} --backend data --prefix imagenet/train",
+            $"warm --config {node.ConfigPath} --prefix laion/00",
         }));
-        Assert.That(prolog.Stderr, Does.Contain("warmed data/laion/00"));
+        Assert.That(prolog.Stderr, Does.Contain("warmed laion/00"));
     }
 
     [Test]
@@ -119,7 +119,7 @@ public sealed class SlurmScriptTests
     public async Task Prolog_ignores_warm_prefixes_that_could_be_options_or_escape_the_tree()
     {
         using var node = new SlurmNode();
-        node.Environment["WARPDRIVE_WARM_PREFIXES"] = "--help,data/../../etc,data/ok,$(reboot)";
+        node.Environment["WARPDRIVE_WARM_PREFIXES"] = "--help,data/../../etc,data/ok,$(reboot),Bad:x";
         node.Environment["WARPDRIVE_WARM_MODE"] = "wait";
 
         var prolog = await node.RunPrologAsync();
@@ -129,6 +129,7 @@ public sealed class SlurmScriptTests
         Assert.That(prolog.Stderr, Does.Contain("ignoring warm prefix '--help'"));
         Assert.That(prolog.Stderr, Does.Contain("ignoring warm prefix 'data/../../etc'"));
         Assert.That(prolog.Stderr, Does.Contain("ignoring warm prefix '$(reboot)'"));
+        Assert.That(prolog.Stderr, Does.Contain("ignoring warm prefix 'Bad:x'"));
     }
 
     [Test]
