@@ -33,7 +33,7 @@ public static class BackendFactory
         ArgumentNullException.ThrowIfNull(config);
         return type switch
         {
-            "local" => new LocalBackend(name, new BackendConfig(type, config).Required("root")),
+            "local" => CreateLocal(name, new BackendConfig(type, config).Required("root")),
             "s3" => new S3Backend(name, config, services?.AwsCredentials),
             "azureblob" => new AzureBlobBackend(name, config, services?.AzureCredential),
             "gcs" => new GcsBackend(name, config, services?.GcsTokenSource),
@@ -41,4 +41,10 @@ public static class BackendFactory
             _ => throw new ArgumentException($"unknown backend type '{type}'", nameof(type)),
         };
     }
+
+    /// <summary>A root that is missing at start is a configuration mistake, not an empty dataset: refuse it by name.</summary>
+    private static LocalBackend CreateLocal(string name, string root) =>
+        Directory.Exists(root)
+            ? new LocalBackend(name, root)
+            : throw new ArgumentException($"backend '{name}': config.root '{root}' does not exist or is not a directory", nameof(root));
 }

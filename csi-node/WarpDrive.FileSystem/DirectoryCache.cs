@@ -45,6 +45,18 @@ internal sealed class DirectoryCache(int capacity, TimeSpan ttl, TimeProvider ti
         }
     }
 
+    /// <summary>Forgets the listing of <paramref name="virtualPath"/>, so the next lookup in it asks the backend.</summary>
+    public void Remove(string virtualPath)
+    {
+        lock (_lock)
+        {
+            if (_map.Remove(virtualPath, out var node))
+            {
+                _recency.Remove(node);
+            }
+        }
+    }
+
     public void Put(string virtualPath, DirectoryListing listing)
     {
         if (capacity <= 0)

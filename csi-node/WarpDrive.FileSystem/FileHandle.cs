@@ -7,8 +7,9 @@ namespace WarpDrive.FileSystem;
 /// <summary>
 /// One open file: the version it was opened on, read through one reader. Reads may run concurrently on it
 /// (FUSE_ASYNC_READ). If the object changes while open, reads fail with ESTALE rather than mixing versions.
+/// A passthrough handle holds a share of its inode's backing file instead; the kernel never sends it reads.
 /// </summary>
-internal sealed class FileHandle(Inode inode, IObjectReader reader, PassthroughBacking? passthrough = null) : IDisposable
+internal sealed class FileHandle(Inode inode, IObjectReader reader, bool passthrough) : IDisposable
 {
     public Inode Inode { get; } = inode;
 
@@ -16,14 +17,22 @@ internal sealed class FileHandle(Inode inode, IObjectReader reader, PassthroughB
 
     public void Dispose()
     {
-        passthrough?.Dispose();
+        if (passthrough)
+        {
+            Inode.OpenModes.ReleaseBacking();
+        }
+        else
+        {
+            Inode.OpenModes.ReleaseCachedOpen();
+        }
+
         Reader.Dispose();
     }
 }
 
 /// <summary>
-/// The kernel's backing-file registration for a passthrough open: closed at release, before the pin lets the
-/// cache evict the blocks the kernel was reading.
+/// The kernel's backing-file registration shared by an inode's passthrough opens: closed after the last of them
+/// is released, before the pin lets the cache evict the blocks the kernel was reading.
 /// </summary>
 internal sealed class PassthroughBacking(IFuseConnection connection, int backingId, SafeFileHandle file, IDisposable pin) : IDisposable
 {

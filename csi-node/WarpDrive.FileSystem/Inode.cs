@@ -10,14 +10,17 @@ internal sealed record NodeState(BackendEntry? Entry, long FetchedAt);
 /// whole (a single reference write), so readers never see half an update without taking a lock.
 /// <see cref="LookupCount"/> belongs to <see cref="InodeTable"/> and is only touched under its lock.
 /// </summary>
-internal sealed class Inode(ulong nodeId, string virtualPath, Resolution resolution, NodeState state)
+internal sealed class Inode(ulong nodeId, string virtualPath, string identity, Resolution resolution, NodeState state)
 {
     private NodeState _state = state;
-    private string? _lastOpenETag;
+    private int _opened;
 
     public ulong NodeId { get; } = nodeId;
 
     public string VirtualPath { get; } = virtualPath;
+
+    /// <summary>The path for a directory; the path and ETag for a file (<see cref="InodeTable.IdentityOf"/>).</summary>
+    public string Identity { get; } = identity;
 
     /// <summary>The backend serving this path; null for a directory that exists only above mounts.</summary>
     public BackendMount? Mount { get; } = resolution.Mount;
@@ -37,6 +40,9 @@ internal sealed class Inode(ulong nodeId, string virtualPath, Resolution resolut
 
     internal long LookupCount { get; set; }
 
-    /// <summary>Swaps in the ETag of this open and returns the one seen at the previous open (null if none).</summary>
-    public string? ExchangeLastOpenETag(string etag) => Interlocked.Exchange(ref _lastOpenETag, etag);
+    /// <summary>Which mode (page cache or passthrough) this inode's open files are in; the kernel allows only one at a time.</summary>
+    public OpenModes OpenModes { get; } = new();
+
+    /// <summary>Records an open; true when the inode was opened before (an inode is one version, so what the kernel cached of it is still right).</summary>
+    public bool MarkOpened() => Interlocked.Exchange(ref _opened, 1) == 1;
 }

@@ -1,7 +1,10 @@
+using WarpDrive.Backends;
+
 namespace WarpDrive.FileSystem;
 
 /// <summary>
-/// node id → <see cref="Inode"/> and virtual path → <see cref="Inode"/>, with the kernel's lookup counts.
+/// node id → <see cref="Inode"/> and identity → <see cref="Inode"/>, with the kernel's lookup counts. A file's
+/// identity is its path AND its ETag: a replaced file is a new inode (see <see cref="IdentityOf"/>).
 /// One short lock guards both maps and the counts; nothing inside it awaits or does I/O (collision
 /// records are persisted after the lock is released).
 /// </summary>
@@ -21,6 +24,15 @@ internal sealed class InodeTable
     }
 
     public Inode Root { get; }
+
+    /// <summary>
+    /// What a node id stands for: a directory is its path; a file is one version of a path (path and ETag). Binding a
+    /// file inode to one version lets the kernel keep an old version open (its page cache, a passthrough backing file)
+    /// while new opens of the path get a new inode with the new content: the kernel allows one io mode and one backing
+    /// file per inode, so two versions can never share one. Still deterministic, so ids survive a restart.
+    /// </summary>
+    public static string IdentityOf(string virtualPath, BackendEntry? entry) =>
+        entry is { IsDirectory: false, ETag.Length: > 0 } ? virtualPath + "\0" + entry.ETag : virtualPath;
 
     public int Count
     {
@@ -57,9 +69,10 @@ internal sealed class InodeTable
     {
         Inode inode;
         var collided = false;
+        var identity = IdentityOf(virtualPath, state.Entry);
         lock (_lock)
         {
-            if (_byPath.TryGetValue(virtualPath, out inode!))
+            if (_byPath.TryGetValue(identity, out inode!))
             {
                 inode.LookupCount++;
                 if (state.FetchedAt >= inode.State.FetchedAt)
@@ -70,12 +83,12 @@ internal sealed class InodeTable
                 return inode;
             }
 
-            var recorded = _ids.RecordedSeed(virtualPath);
+            var recorded = _ids.RecordedSeed(identity);
             var seed = recorded;
             ulong id;
             while (true)
             {
-                id = _ids.Candidate(virtualPath, seed);
+                id = _ids.Candidate(identity, seed);
                 if (id != 0 && !_byId.ContainsKey(id))
                 {
                     break;
@@ -86,13 +99,13 @@ internal sealed class InodeTable
 
             if (seed != recorded)
             {
-                _ids.Remember(virtualPath, seed);
+                _ids.Remember(identity, seed);
                 collided = true;
             }
 
-            inode = new Inode(id, virtualPath, resolution, state) { LookupCount = 1 };
+            inode = new Inode(id, virtualPath, identity, resolution, state) { LookupCount = 1 };
             _byId[id] = inode;
-            _byPath[virtualPath] = inode;
+            _byPath[identity] = inode;
         }
 
         if (collided)
@@ -103,19 +116,19 @@ internal sealed class InodeTable
         return inode;
     }
 
-    /// <summary>The id <see cref="Acquire"/> would give <paramref name="virtualPath"/> now, without taking a reference (plain READDIR, "..").</summary>
-    public ulong PeekId(string virtualPath)
+    /// <summary>The id <see cref="Acquire"/> would give this identity (<see cref="IdentityOf"/>) now, without taking a reference (plain READDIR, "..").</summary>
+    public ulong PeekId(string identity)
     {
         lock (_lock)
         {
-            if (_byPath.TryGetValue(virtualPath, out var live))
+            if (_byPath.TryGetValue(identity, out var live))
             {
                 return live.NodeId;
             }
 
-            for (var seed = _ids.RecordedSeed(virtualPath); ; seed++)
+            for (var seed = _ids.RecordedSeed(identity); ; seed++)
             {
-                var id = _ids.Candidate(virtualPath, seed);
+                var id = _ids.Candidate(identity, seed);
                 if (id != 0 && !_byId.ContainsKey(id))
                 {
                     return id;
@@ -138,7 +151,10 @@ internal sealed class InodeTable
             if (inode.LookupCount <= 0)
             {
                 _byId.Remove(nodeId);
-                _byPath.Remove(inode.VirtualPath);
+                if (_byPath.TryGetValue(inode.Identity, out var current) && ReferenceEquals(current, inode))
+                {
+                    _byPath.Remove(inode.Identity);
+                }
             }
         }
     }

@@ -62,7 +62,7 @@ public sealed class WarpFileSystem : IFuseFileSystem
         _logger = logger;
         _time = time;
         _started = time.GetUtcNow();
-        var root = new Inode(NodeIdScheme.RootId, MountTable.Root, _mounts.Resolve(MountTable.Root), new NodeState(null, time.GetTimestamp()));
+        var root = new Inode(NodeIdScheme.RootId, MountTable.Root, MountTable.Root, _mounts.Resolve(MountTable.Root), new NodeState(null, time.GetTimestamp()));
         _inodes = new InodeTable(new NodeIdScheme(options.NodeIdStatePath, logger, nodeIdHash), root);
         _directoryCache = new DirectoryCache(options.DirCacheEntries, options.DirCacheTtl, time);
     }
@@ -152,6 +152,12 @@ public sealed class WarpFileSystem : IFuseFileSystem
         if (!inode.IsVirtualDirectory && _time.GetElapsedTime(inode.State.FetchedAt) >= _options.AttrTtl)
         {
             var error = await RefreshAsync(inode, "getattr", cancellationToken);
+            if (error == Errno.ESTALE && handle is not null)
+            {
+                // fstat of a file opened before the object was replaced: it still reads that version, so it keeps its size.
+                return new FuseAttributesReply(AttributesOf(inode), _options.AttrTtl);
+            }
+
             if (error != Errno.Ok)
             {
                 return error;
@@ -193,29 +199,34 @@ public sealed class WarpFileSystem : IFuseFileSystem
             return Errno.EISDIR;
         }
 
-        var reader = _content.Open(inode.Mount!.Backend, version);
-        var previousETag = inode.ExchangeLastOpenETag(version.ETag);
-        var openFlags = FuseOpenFlags.None;
-        if (previousETag == version.ETag)
+        var backend = inode.Mount!.Backend;
+        var modes = inode.OpenModes;
+        var backing = modes.TryShareBacking(out var backingETag);
+        if (backing is null && !modes.HasCachedOpens && TryOpenPassthrough(backend, version) is { } candidate)
         {
-            // Same version as at the last open: whatever the kernel cached for this inode is still right.
-            openFlags = FuseOpenFlags.KeepCache;
-        }
-        else if (previousETag is not null)
-        {
-            // Without KeepCache the kernel drops the inode's pages on this open; also drop its cached size.
-            InvalidateInodeLater(inode.NodeId);
+            backing = modes.Install(candidate, version);
         }
 
-        var passthrough = TryOpenPassthrough(inode.Mount!.Backend, version);
-        if (passthrough is not null)
+        if (backing is not null)
         {
-            // The kernel refuses KEEP_CACHE with passthrough (EIO at open): reads go to the backing file's own page cache.
-            openFlags = FuseOpenFlags.Passthrough;
+            // The kernel reads the backing file itself. While any passthrough open of this inode lives, every open must
+            // share that backing, so a version that changed meanwhile is served from the next open after they all close.
+            if (backingETag is not null && backingETag != version.ETag)
+            {
+                _logger.LogDebug("{Backend}:{Path} changed while open in passthrough; this open shares the open version", backend.Name, version.Path);
+            }
+
             Stats.CountPassthroughOpen();
+            var handle = _files.Add(new FileHandle(inode, _content.Open(backend, version), passthrough: true));
+            // The kernel refuses KEEP_CACHE with passthrough (EIO at open): reads go to the backing file's own page cache.
+            return new FuseOpenReply(handle, FuseOpenFlags.Passthrough, backing.BackingId);
         }
 
-        return new FuseOpenReply(_files.Add(new FileHandle(inode, reader, passthrough)), openFlags, passthrough?.BackingId ?? 0);
+        modes.AddCachedOpen();
+        // An inode is one version of its path (a replaced file is a new inode), so after its first open whatever the
+        // kernel cached for it is still right. At the first open we know nothing of what an earlier agent left there.
+        var openFlags = inode.MarkOpened() ? FuseOpenFlags.KeepCache : FuseOpenFlags.None;
+        return new FuseOpenReply(_files.Add(new FileHandle(inode, _content.Open(backend, version), passthrough: false)), openFlags);
     }
 
     /// <summary>
@@ -466,7 +477,7 @@ public sealed class WarpFileSystem : IFuseFileSystem
         var mode = listed.IsDirectory ? FileAttributes.S_IFDIR : FileAttributes.S_IFREG;
         if (!writer.IsPlus)
         {
-            return writer.TryAdd(listed.Name, _inodes.PeekId(path), mode, nextOffset, default);
+            return writer.TryAdd(listed.Name, _inodes.PeekId(InodeTable.IdentityOf(path, listed.Entry)), mode, nextOffset, default);
         }
 
         // READDIRPLUS hands the kernel a reference per entry: take it first, give it back if the entry did not fit.
@@ -553,6 +564,15 @@ public sealed class WarpFileSystem : IFuseFileSystem
         if (entry is null)
         {
             return Errno.ENOENT;
+        }
+
+        if (inode.State.Entry is { } known && (known.IsDirectory != entry.IsDirectory || (!known.IsDirectory && known.ETag != entry.ETag)))
+        {
+            // This inode is one version of the path (InodeTable.IdentityOf) and the path now holds another. ESTALE makes the
+            // kernel look the name up again (LOOKUP_REVAL), which finds the new version's inode; the parent's listing
+            // would still name the old version, so it goes too.
+            _directoryCache.Remove(MountTable.ParentOf(inode.VirtualPath));
+            return Errno.ESTALE;
         }
 
         inode.State = new NodeState(entry, _time.GetTimestamp());

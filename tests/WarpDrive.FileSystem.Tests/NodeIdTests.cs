@@ -78,17 +78,27 @@ public sealed class NodeIdTests
     [Test]
     public async Task Reserved_values_are_never_handed_out()
     {
-        var fs = NewFileSystem((path, seed) => seed switch
+        string? hashed = null;
+        var fs = NewFileSystem((identity, seed) =>
         {
-            0 => 1UL, // the root's id
-            1 => 0UL,
-            2 => ulong.MaxValue,
-            _ => RealHash(path, seed),
+            if (seed == 3 && PathOf(identity) == "/t/one")
+            {
+                hashed = identity;
+            }
+
+            return seed switch
+            {
+                0 => 1UL, // the root's id
+                1 => 0UL,
+                2 => ulong.MaxValue,
+                _ => RealHash(identity, seed),
+            };
         });
 
         var one = await Kernel.LookupAsync(fs, "/t/one");
 
-        Assert.That(one.NodeId, Is.EqualTo(RealHash("/t/one", 3)));
+        Assert.That(hashed, Is.Not.Null.And.StartsWith("/t/one\0"), "a file's id hashes its path and its version");
+        Assert.That(one.NodeId, Is.EqualTo(RealHash(hashed!, 3)));
     }
 
     [Test]
@@ -161,7 +171,10 @@ public sealed class NodeIdTests
     }
 
     private static ulong CollidingHash(string path, int seed) =>
-        seed == 0 && path is "/t/one" or "/t/two" ? ForcedId : RealHash(path, seed);
+        seed == 0 && PathOf(path) is "/t/one" or "/t/two" ? ForcedId : RealHash(path, seed);
+
+    /// <summary>A file's identity is "path\0etag" (InodeTable.IdentityOf); the path part decides the forced collision.</summary>
+    private static string PathOf(string identity) => identity.Split('\0')[0];
 
     private static ulong RealHash(string path, int seed) => XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(path), seed);
 }

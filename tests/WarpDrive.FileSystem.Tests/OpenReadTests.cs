@@ -36,14 +36,10 @@ public sealed class OpenReadTests
     }
 
     [Test]
-    public async Task Reopening_an_unchanged_file_keeps_the_page_cache_and_a_changed_one_drops_it()
+    public async Task Reopening_an_unchanged_file_keeps_the_page_cache_and_a_replaced_one_is_a_new_inode()
     {
         _tree.WriteFile("f.txt", "version one");
-        var connection = new RecordingConnectionTestDouble();
-        var fs = TestFileSystem.Create(
-            new FileSystemOptions { StatTtl = ShortStatTtl },
-            [new BackendMount("/m", new LocalBackend("open", _tree.Root))],
-            connection: connection);
+        var fs = TestFileSystem.Create("/m", new LocalBackend("open", _tree.Root), new FileSystemOptions { StatTtl = ShortStatTtl });
         var file = await Kernel.LookupAsync(fs, "/m/f.txt");
 
         var first = await OpenReadReleaseAsync(fs, file.NodeId);
@@ -52,15 +48,17 @@ public sealed class OpenReadTests
         _tree.WriteFile("f.txt", "version two, longer");
         File.SetLastWriteTimeUtc(_tree.PathOf("f.txt"), DateTime.UtcNow.AddMinutes(1));
         await Task.Delay(ShortStatTtl * 3);
-        var changed = await OpenReadReleaseAsync(fs, file.NodeId);
-        var attributes = await fs.GetAttributesAsync(file.NodeId, null, CancellationToken.None);
+        var staleOpen = await fs.OpenAsync(file.NodeId, 0, Kernel.User, CancellationToken.None);
+        var replaced = await Kernel.LookupAsync(fs, "/m/f.txt"); // what the kernel does after ESTALE (LOOKUP_REVAL)
+        var changed = await OpenReadReleaseAsync(fs, replaced.NodeId);
 
         Assert.That(first.Flags.HasFlag(FuseOpenFlags.KeepCache), Is.False, "nothing is known of the kernel's cache at the first open");
         Assert.That(unchanged.Flags.HasFlag(FuseOpenFlags.KeepCache), Is.True);
+        Assert.That(staleOpen.Error, Is.EqualTo(Errno.ESTALE), "the old version's inode is stale");
+        Assert.That(replaced.NodeId, Is.Not.EqualTo(file.NodeId), "the new version is a new inode");
+        Assert.That(replaced.Attributes.Size, Is.EqualTo(19));
         Assert.That(changed.Flags.HasFlag(FuseOpenFlags.KeepCache), Is.False);
         Assert.That(changed.Content, Is.EqualTo("version two, longer"));
-        Assert.That(attributes.Value.Attributes.Size, Is.EqualTo(19));
-        Assert.That(() => connection.InvalidatedInodes, Does.Contain(file.NodeId).After(5000, 20), "the changed inode's cached attributes are invalidated");
     }
 
     [Test]
@@ -79,20 +77,27 @@ public sealed class OpenReadTests
     }
 
     [Test]
-    public async Task Getattr_serves_known_attributes_until_the_attr_ttl_then_restats()
+    public async Task Getattr_restats_after_the_attr_ttl_and_a_replaced_file_is_stale_except_through_its_open_handle()
     {
         _tree.WriteFile("f.txt", "12345");
         var fs = TestFileSystem.Create("/m", new LocalBackend("open", _tree.Root), new FileSystemOptions { AttrTtl = TimeSpan.FromMilliseconds(50) });
         var file = await Kernel.LookupAsync(fs, "/m/f.txt");
+        await Task.Delay(150);
+        var unchanged = await fs.GetAttributesAsync(file.NodeId, null, CancellationToken.None);
+        var handle = (await fs.OpenAsync(file.NodeId, 0, Kernel.User, CancellationToken.None)).Value.Handle;
 
         _tree.WriteFile("f.txt", "1234567890");
-        var beforeTtl = file.Attributes.Size;
         await Task.Delay(150);
-        var afterTtl = await fs.GetAttributesAsync(file.NodeId, null, CancellationToken.None);
+        var stale = await fs.GetAttributesAsync(file.NodeId, null, CancellationToken.None);
+        var throughHandle = await fs.GetAttributesAsync(file.NodeId, handle, CancellationToken.None);
+        var replaced = await Kernel.LookupAsync(fs, "/m/f.txt");
 
-        Assert.That(beforeTtl, Is.EqualTo(5));
-        Assert.That(afterTtl.Value.Attributes.Size, Is.EqualTo(10));
-        Assert.That(afterTtl.Value.Timeout, Is.EqualTo(TimeSpan.FromMilliseconds(50)));
+        Assert.That(unchanged.Value.Attributes.Size, Is.EqualTo(5));
+        Assert.That(unchanged.Value.Timeout, Is.EqualTo(TimeSpan.FromMilliseconds(50)));
+        Assert.That(stale.Error, Is.EqualTo(Errno.ESTALE), "stat by path: the kernel looks the name up again");
+        Assert.That(throughHandle.Value.Attributes.Size, Is.EqualTo(5), "fstat of the file opened before the change keeps its version");
+        Assert.That(replaced.NodeId, Is.Not.EqualTo(file.NodeId));
+        Assert.That(replaced.Attributes.Size, Is.EqualTo(10));
     }
 
     [Test]
