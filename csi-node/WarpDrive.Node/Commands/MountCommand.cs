@@ -45,6 +45,7 @@ public static class MountCommand
         using var loggers = AgentLogging.Create(logFormat, logLevel);
         var logger = loggers.CreateLogger("warpdrive-node");
         logger.LogInformation("starting with configuration from {Path}:\n{Config}", configPath, config.Redacted());
+        using var systemd = SystemdNotifier.FromEnvironment(logger);
 
         var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
@@ -64,6 +65,8 @@ public static class MountCommand
         {
             agent = await NodeAgent.StartAsync(config, loggers, backend => new InstrumentedBackend(backend, metrics)).ConfigureAwait(false);
             cache.Agent = agent;
+            systemd.Status($"serving {config.Backends.Count} backend(s) at {agent.MountPoint}");
+            systemd.Ready();
         }
         catch (ConfigException e)
         {
@@ -80,6 +83,8 @@ public static class MountCommand
         await using (agent.ConfigureAwait(false))
         {
             var ended = await Task.WhenAny(stop.Task, agent.Completion).ConfigureAwait(false);
+            systemd.Stopping();
+            systemd.Status("unmounting");
             if (ended == agent.Completion)
             {
                 logger.LogError("{MountPoint} was unmounted from outside the agent; exiting", agent.MountPoint);
