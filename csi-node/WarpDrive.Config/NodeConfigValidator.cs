@@ -221,11 +221,11 @@ internal static partial class NodeConfigValidator
             RequireAbsolute("telemetry.file_path", telemetry.FilePath);
         }
 
-        if (telemetry.Sink == TelemetrySinks.Http || telemetry.HttpUrl.Length > 0)
+        if (telemetry.Sink is TelemetrySinks.Http or TelemetrySinks.Grpc || telemetry.HttpUrl.Length > 0)
         {
             if (!Uri.TryCreate(telemetry.HttpUrl, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
             {
-                var shown = telemetry.HttpUrl.Length == 0 ? "is required when telemetry.sink is http" : $"\"{telemetry.HttpUrl}\" is not an http(s) URL";
+                var shown = telemetry.HttpUrl.Length == 0 ? $"is required when telemetry.sink is {telemetry.Sink}" : $"\"{telemetry.HttpUrl}\" is not an http(s) URL";
                 throw new ConfigException("telemetry.http_url", $"{shown} (e.g. http://warpdrive-control-plane:8090)");
             }
         }

@@ -41,7 +41,7 @@ public sealed class TelemetrySettings
     /// <summary>File sink: rotated files kept besides the current one (0 to 1000).</summary>
     public int FileKeep { get; init; } = 5;
 
-    /// <summary>HTTP sink: the control plane's base URL (http or https); required when <c>sink: http</c>.</summary>
+    /// <summary>HTTP and gRPC sinks: the control plane's base URL (http or https); required with those sinks.</summary>
     public string HttpUrl { get; init; } = "";
 
     /// <summary>HTTP sink: file holding the bearer token (absolute), re-read for every batch so rotation needs no restart. Empty: no token.</summary>

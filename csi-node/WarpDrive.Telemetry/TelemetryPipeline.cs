@@ -43,7 +43,7 @@ public static class TelemetryPipeline
             TelemetrySinks.File => new FileSink(settings.FilePath, settings.FileMaxSize, settings.FileKeep),
             TelemetrySinks.Http => new HttpSink(new HttpSinkOptions(new Uri(settings.HttpUrl)) { TokenFile = settings.TokenFile.Length > 0 ? settings.TokenFile : null }),
             TelemetrySinks.Nop => new NopSink(),
-            TelemetrySinks.Grpc => throw new NotSupportedException("telemetry.sink grpc is not implemented yet; use http"),
+            TelemetrySinks.Grpc => new GrpcSink(new HttpSinkOptions(new Uri(settings.HttpUrl)) { TokenFile = settings.TokenFile.Length > 0 ? settings.TokenFile : null }),
             _ => throw new ArgumentException($"unknown telemetry sink '{settings.Sink}'", nameof(settings)),
         };
     }
