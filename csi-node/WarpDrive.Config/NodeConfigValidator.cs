@@ -221,7 +221,9 @@ internal static partial class NodeConfigValidator
             RequireAbsolute("telemetry.file_path", telemetry.FilePath);
         }
 
-        if (telemetry.Sink is TelemetrySinks.Http or TelemetrySinks.Grpc || telemetry.HttpUrl.Length > 0)
+        // Only http insists here: configs written before the gRPC sink existed name it without a URL, and the
+        // node reports a missing URL when it starts the gRPC sink (TelemetryPipeline).
+        if (telemetry.Sink == TelemetrySinks.Http || telemetry.HttpUrl.Length > 0)
         {
             if (!Uri.TryCreate(telemetry.HttpUrl, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
             {

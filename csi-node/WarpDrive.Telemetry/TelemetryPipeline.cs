@@ -43,7 +43,9 @@ public static class TelemetryPipeline
             TelemetrySinks.File => new FileSink(settings.FilePath, settings.FileMaxSize, settings.FileKeep),
             TelemetrySinks.Http => new HttpSink(new HttpSinkOptions(new Uri(settings.HttpUrl)) { TokenFile = settings.TokenFile.Length > 0 ? settings.TokenFile : null }),
             TelemetrySinks.Nop => new NopSink(),
-            TelemetrySinks.Grpc => new GrpcSink(new HttpSinkOptions(new Uri(settings.HttpUrl)) { TokenFile = settings.TokenFile.Length > 0 ? settings.TokenFile : null }),
+            TelemetrySinks.Grpc => settings.HttpUrl.Length == 0
+                ? throw new ConfigException("telemetry.http_url", "is required when telemetry.sink is grpc (e.g. http://warpdrive-control-plane:8090)")
+                : new GrpcSink(new HttpSinkOptions(new Uri(settings.HttpUrl)) { TokenFile = settings.TokenFile.Length > 0 ? settings.TokenFile : null }),
             _ => throw new ArgumentException($"unknown telemetry sink '{settings.Sink}'", nameof(settings)),
         };
     }

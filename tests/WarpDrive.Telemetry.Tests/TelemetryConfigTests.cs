@@ -64,6 +64,14 @@ public sealed class TelemetryConfigTests
     }
 
     [Test]
+    public void TheGrpcSinkNeedsAUrlWhenTelemetryStarts()
+    {
+        var settings = ConfigLoader.LoadYaml(Mount + "telemetry: { enabled: true, sink: grpc }\n").Telemetry;
+        var error = Assert.Throws<ConfigException>(() => TelemetryPipeline.CreateSink(settings));
+        Assert.That(error!.Message, Does.Contain("telemetry.http_url").And.Contain("grpc"));
+    }
+
+    [Test]
     public void DisabledTelemetryRecordsNothing() =>
         Assert.That(TelemetryPipeline.Create(new TelemetrySettings(), Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance), Is.SameAs(NullAccessRecorder.Instance));
 }
