@@ -34,6 +34,7 @@ public sealed partial class BlockCache : IContentSource, IPassthroughSource, IAs
     private readonly BackgroundTasks _background = new();
     private readonly CancellationTokenSource _lifetime = new();
     private readonly Task _evictionLoop;
+    private readonly Task _scrubLoop;
     private readonly Task _accessFlushLoop;
     private long _sizeBytes;
     private long _clock;
@@ -62,6 +63,7 @@ public sealed partial class BlockCache : IContentSource, IPassthroughSource, IAs
         }
 
         _evictionLoop = Task.Run(EvictionLoopAsync);
+        _scrubLoop = Task.Run(ScrubLoopAsync);
         _accessFlushLoop = Task.Run(AccessFlushLoopAsync);
     }
 
@@ -243,7 +245,7 @@ public sealed partial class BlockCache : IContentSource, IPassthroughSource, IAs
         _prefetch.Stop();
         await _lifetime.CancelAsync();
         await _background.DrainAsync();
-        await Task.WhenAll(_evictionLoop, _accessFlushLoop);
+        await Task.WhenAll(_evictionLoop, _accessFlushLoop, _scrubLoop);
         FlushAccessTimes();
         lock (_objectsGate)
         {

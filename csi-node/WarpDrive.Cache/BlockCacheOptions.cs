@@ -29,6 +29,9 @@ public sealed record BlockCacheOptions(string Path, long MaxSize)
     /// <summary>How often the eviction loop runs when no insert has crossed the high-water mark.</summary>
     public TimeSpan EvictionInterval { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How often every cached block is re-read and re-hashed (the kernel reads passthrough files without us); zero turns the scrub off.</summary>
+    public TimeSpan ScrubInterval { get; init; } = TimeSpan.FromHours(6);
+
     internal void Validate()
     {
         ArgumentException.ThrowIfNullOrEmpty(Path);

@@ -115,4 +115,42 @@ public sealed class CachedReadTests
 
         Assert.That(File.ReadAllBytes(path), Is.EqualTo(second), "new content after the TTL");
     }
+
+    [Test]
+    public async Task ScrubFindsACorruptBlockOfAPassthroughFileAndDropsIt()
+    {
+        var content = Content(9, 3 << 20);
+        await using var stack = MountedStack.Create(source => File.WriteAllBytes(Path.Combine(source, "weights.bin"), content));
+        var path = Path.Combine(stack.Mounted, "weights.bin");
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(content), "first read fills the cache");
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(content), "second read is passthrough");
+        Assert.That(stack.FileSystem.Stats.PassthroughOpens, Is.EqualTo(1));
+
+        // The disk goes bad under a file the kernel reads without us: one flipped byte in the second block.
+        var blockFile = Directory.EnumerateFiles(Path.Combine(stack.CacheDirectory, "blocks"), "*", SearchOption.AllDirectories).Single();
+        using (var handle = File.OpenHandle(blockFile, FileMode.Open, FileAccess.ReadWrite))
+        {
+            var one = new byte[1];
+            RandomAccess.Read(handle, one, (1 << 20) + 77);
+            one[0] ^= 0xFF;
+            RandomAccess.Write(handle, one, (1 << 20) + 77);
+        }
+
+        var (verified, corrupt) = await stack.Cache.ScrubAsync();
+        MountedStack.DropPageCache();
+        var readsBefore = stack.FileSystem.Stats.Reads;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(verified, Is.EqualTo(3), "every block was re-hashed");
+            Assert.That(corrupt, Is.EqualTo(1), "the flipped block was found");
+            Assert.That(stack.Cache.Snapshot().ChecksumFailures, Is.EqualTo(1));
+        });
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(content), "the right bytes after the scrub");
+        Assert.Multiple(() =>
+        {
+            Assert.That(stack.FileSystem.Stats.PassthroughOpens, Is.EqualTo(1), "an incomplete file is not passthrough");
+            Assert.That(stack.FileSystem.Stats.Reads, Is.GreaterThan(readsBefore), "the reads came to us and refetched the block");
+        });
+    }
 }

@@ -25,6 +25,8 @@ internal sealed class MountedStack : IAsyncDisposable
 
     public string Source => Path.Combine(_root, "source");
 
+    public string CacheDirectory => Path.Combine(_root, "cache");
+
     /// <summary>The directory in the mount that shows <see cref="Source"/>.</summary>
     public string Mounted => Path.Combine(_root, "mnt", "data");
 
