@@ -11,11 +11,13 @@ namespace WarpDrive.Bench;
 internal sealed partial class ChildProcess : IDisposable
 {
     private readonly Process _process;
+    private readonly LogFile _log;
 
-    private ChildProcess(Process process, string name)
+    private ChildProcess(Process process, string name, LogFile log)
     {
         _process = process;
         Name = name;
+        _log = log;
     }
 
     public string Name { get; }
@@ -56,34 +58,12 @@ internal sealed partial class ChildProcess : IDisposable
             File.AppendAllText(PidFile, $"{process.Id}\n");
         }
 
-        var log = new StreamWriter(logPath, append: true) { AutoFlush = true };
-        var gate = new Lock();
-        void Write(string? line)
-        {
-            if (line is null)
-            {
-                return;
-            }
-
-            lock (gate)
-            {
-                log.WriteLine(line);
-            }
-        }
-
-        process.OutputDataReceived += (_, e) => Write(e.Data);
-        process.ErrorDataReceived += (_, e) => Write(e.Data);
-        process.Exited += (_, _) =>
-        {
-            lock (gate)
-            {
-                log.Dispose();
-            }
-        };
-        process.EnableRaisingEvents = true;
+        var log = new LogFile(logPath);
+        process.OutputDataReceived += (_, e) => log.Write(e.Data);
+        process.ErrorDataReceived += (_, e) => log.Write(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new ChildProcess(process, name);
+        return new ChildProcess(process, name, log);
     }
 
     public void Dispose()
@@ -99,6 +79,35 @@ internal sealed partial class ChildProcess : IDisposable
         }
 
         _process.Dispose();
+        _log.Dispose();
+    }
+
+    /// <summary>The child's output; lines that arrive after it is closed (the process may outlive the wait) are dropped.</summary>
+    private sealed class LogFile(string path) : IDisposable
+    {
+        private readonly StreamWriter _writer = new(path, append: true) { AutoFlush = true };
+        private readonly Lock _gate = new();
+        private bool _closed;
+
+        public void Write(string? line)
+        {
+            lock (_gate)
+            {
+                if (line is not null && !_closed)
+                {
+                    _writer.WriteLine(line);
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            lock (_gate)
+            {
+                _closed = true;
+                _writer.Dispose();
+            }
+        }
     }
 
     [LibraryImport("libc", EntryPoint = "kill")]
