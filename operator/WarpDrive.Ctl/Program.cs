@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using WarpDrive.Ctl.Commands;
 using WarpDrive.Ctl.Infrastructure;
 
@@ -31,9 +32,23 @@ if (parsed.Errors.Count > 0)
     return ExitCodes.Usage;
 }
 
+// Ctrl-C and SIGTERM cancel the command's token and let it finish cleanly (a warm keeps what it fetched, a move
+// keeps its journal, serve stops the host); a second signal is not caught, so it ends the process at once.
+using var stop = new CancellationTokenSource();
+void Stop(PosixSignalContext context)
+{
+    if (!stop.IsCancellationRequested)
+    {
+        context.Cancel = true;
+        stop.Cancel();
+    }
+}
+
+using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 try
 {
-    return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, stop.Token);
 }
 catch (CtlException e)
 {

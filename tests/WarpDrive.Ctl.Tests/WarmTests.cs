@@ -75,6 +75,40 @@ public sealed class WarmTests
     }
 
     [Test]
+    public async Task CtrlCStopsCleanlyAndTheNextRunResumes()
+    {
+        // Sparse source files: large enough that the warm is still running when the first progress line appears.
+        const long FileSize = 128L << 20;
+        for (var i = 0; i < 8; i++)
+        {
+            using var file = File.Create(Path.Combine(_sandbox.SourceRoot, "data", $"big-{i}.bin"));
+            file.SetLength(FileSize);
+        }
+
+        await using (var running = CtlProcess.Start(["warm", "--config", _sandbox.ConfigPath, "--backend", "src", "--prefix", "data", "--workers", "1"]))
+        {
+            await running.WaitForStderrAsync("warm: ");
+            running.Interrupt();
+            var interrupted = await running.WaitAsync();
+            Assert.Multiple(() =>
+            {
+                Assert.That(interrupted.ExitCode, Is.EqualTo(1), interrupted.ToString());
+                Assert.That(interrupted.Stderr, Does.Contain("interrupted; what was fetched stays cached"));
+            });
+        }
+
+        var resumed = await CtlProcess.RunAsync("warm", "--config", _sandbox.ConfigPath, "--backend", "src", "--prefix", "data", "--format", "json");
+        Assert.That(resumed.ExitCode, Is.Zero, resumed.ToString());
+        var summary = JsonDocument.Parse(resumed.Stdout).RootElement[0];
+        const long Total = (8 * FileSize) + 1_365_536;
+        Assert.Multiple(() =>
+        {
+            Assert.That(summary.GetProperty("files_done").GetInt32(), Is.EqualTo(12));
+            Assert.That(summary.GetProperty("bytes_downloaded").GetInt64(), Is.LessThan(Total), "what the interrupted run fetched was kept");
+        });
+    }
+
+    [Test]
     public async Task ACacheOwnedByARunningAgentIsRefusedWithAClearMessage()
     {
         // Another process holding the cache's RocksDB lock is what a running agent looks like.

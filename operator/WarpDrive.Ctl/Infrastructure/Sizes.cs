@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.CommandLine.Parsing;
 using WarpDrive.Config;
 
@@ -20,7 +21,20 @@ internal static class Sizes
         CustomParser = result => Parse(result) ?? 0,
     };
 
-    public static string Format(long bytes) => ByteSize.Format(bytes);
+    /// <summary>At most one decimal in the largest binary unit: 512B, 4.4KiB, 28.6MiB, 2GiB.</summary>
+    public static string Format(long bytes)
+    {
+        string[] units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+        double value = bytes;
+        var unit = 0;
+        while (Math.Abs(value) >= 1024 && unit < units.Length - 1)
+        {
+            value /= 1024;
+            unit++;
+        }
+
+        return (unit == 0 ? bytes.ToString(CultureInfo.InvariantCulture) : value.ToString("0.#", CultureInfo.InvariantCulture)) + units[unit];
+    }
 
     private static long? Parse(ArgumentResult result)
     {
