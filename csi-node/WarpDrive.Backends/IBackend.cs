@@ -37,20 +37,12 @@ public interface IBackend : IAsyncDisposable
     /// <summary>
     /// Like <see cref="ReadAtAsync"/>, but only from the version whose ETag is <paramref name="expectedETag"/>: if the
     /// object was replaced, throws <see cref="BackendException"/> with <see cref="BackendErrorKind.Changed"/> instead
-    /// of returning bytes of another version, so a cache never stitches two versions into one file. Backends whose
-    /// store can answer a conditional read (If-Match) override this; the default reads, then re-stats and compares,
-    /// which costs one more request. An empty <paramref name="expectedETag"/> checks nothing.
+    /// of returning bytes of another version, so a cache never stitches two versions into one file. Stores that answer
+    /// conditional reads (If-Match) check it in the same request; others use <see cref="VersionCheck"/>. Not a default
+    /// interface method on purpose: a decorator that forgot to forward it would silently lose the check.
+    /// An empty <paramref name="expectedETag"/> checks nothing.
     /// </summary>
-    async ValueTask<int> ReadVersionAtAsync(string path, string expectedETag, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
-    {
-        var read = await ReadAtAsync(path, offset, buffer, cancellationToken).ConfigureAwait(false);
-        if (expectedETag.Length > 0 && await StatAsync(path, cancellationToken).ConfigureAwait(false) is { } now && now.ETag != expectedETag)
-        {
-            throw new BackendException(BackendErrorKind.Changed, Name, $"'{path}' changed while it was read");
-        }
-
-        return read;
-    }
+    ValueTask<int> ReadVersionAtAsync(string path, string expectedETag, long offset, Memory<byte> buffer, CancellationToken cancellationToken);
 
     /// <summary>Opens the whole object as a forward-only stream (used for copies and bulk work).</summary>
     ValueTask<Stream> OpenReadAsync(string path, CancellationToken cancellationToken);
@@ -70,4 +62,20 @@ public sealed record BackendEntry(string Path, bool IsDirectory, long Size, Date
 {
     /// <summary>The last path segment.</summary>
     public string Name => Path.Length == 0 ? "" : Path[(Path.LastIndexOf('/') + 1)..];
+}
+
+/// <summary>For stores without conditional reads: read, then re-stat and compare the ETag (one more request).</summary>
+public static class VersionCheck
+{
+    public static async ValueTask<int> ReadThenCompareAsync(IBackend backend, string path, string expectedETag, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        var read = await backend.ReadAtAsync(path, offset, buffer, cancellationToken).ConfigureAwait(false);
+        if (expectedETag.Length > 0 && await backend.StatAsync(path, cancellationToken).ConfigureAwait(false) is { } now && now.ETag != expectedETag)
+        {
+            throw new BackendException(BackendErrorKind.Changed, backend.Name, $"'{path}' changed while it was read");
+        }
+
+        return read;
+    }
 }

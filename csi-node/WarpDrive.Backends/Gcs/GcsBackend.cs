@@ -126,6 +126,10 @@ public sealed class GcsBackend : IBackend
         }, cancellationToken);
     }
 
+    /// <summary>No conditional ranged read is used here: read, then compare the ETag with a fresh stat.</summary>
+    public ValueTask<int> ReadVersionAtAsync(string path, string expectedETag, long offset, Memory<byte> buffer, CancellationToken cancellationToken) =>
+        VersionCheck.ReadThenCompareAsync(this, path, expectedETag, offset, buffer, cancellationToken);
+
     public async ValueTask<Stream> OpenReadAsync(string path, CancellationToken cancellationToken)
     {
         var response = await _resilience.ExecuteAsync("open", path, (Backend: this, Url: ObjectUrl(path) + "?alt=media"),

@@ -76,12 +76,15 @@ public sealed class InstrumentedBackend : IBackend
         }
     }
 
-    public async ValueTask<int> ReadAtAsync(string path, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
+    public ValueTask<int> ReadAtAsync(string path, long offset, Memory<byte> buffer, CancellationToken cancellationToken) =>
+        ReadVersionAtAsync(path, "", offset, buffer, cancellationToken);
+
+    public async ValueTask<int> ReadVersionAtAsync(string path, string expectedETag, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var read = await _inner.ReadAtAsync(path, offset, buffer, cancellationToken).ConfigureAwait(false);
+            var read = await _inner.ReadVersionAtAsync(path, expectedETag, offset, buffer, cancellationToken).ConfigureAwait(false);
             _metrics.BackendBytesRead.Add(read, _backendTag);
             return read;
         }
