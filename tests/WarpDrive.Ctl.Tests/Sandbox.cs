@@ -50,5 +50,20 @@ internal sealed class Sandbox : IDisposable
         return bytes;
     }
 
-    public void Dispose() => Directory.Delete(Root, recursive: true);
+    /// <summary>Deletes everything; retries briefly because a child process that just exited may still have files closing.</summary>
+    public void Dispose()
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                Directory.Delete(Root, recursive: true);
+                return;
+            }
+            catch (IOException) when (attempt < 20)
+            {
+                Thread.Sleep(100);
+            }
+        }
+    }
 }
