@@ -9,8 +9,11 @@ namespace WarpDrive.FileSystem;
 /// (FUSE_ASYNC_READ). If the object changes while open, reads fail with ESTALE rather than mixing versions.
 /// A passthrough handle holds a share of its inode's backing file instead; the kernel never sends it reads.
 /// </summary>
-internal sealed class FileHandle(Inode inode, IObjectReader reader, bool passthrough) : IDisposable
+internal sealed class FileHandle(Inode inode, IObjectReader reader, bool passthrough, FuseRequestContext opener = default) : IDisposable
 {
+    /// <summary>Who opened the file: reads carry no caller, so access events name the opener.</summary>
+    public FuseRequestContext Opener { get; } = opener;
+
     public Inode Inode { get; } = inode;
 
     public IObjectReader Reader { get; } = reader;

@@ -1,4 +1,5 @@
 using WarpDrive.Backends;
+using WarpDrive.Telemetry;
 
 namespace WarpDrive.FileSystem;
 
@@ -26,6 +27,12 @@ public sealed record FileSystemOptions
     public uint Uid { get; init; }
 
     public uint Gid { get; init; }
+
+    /// <summary>Where open and read events go (access telemetry); <see cref="NullAccessRecorder"/> records nothing at no cost.</summary>
+    public IAccessRecorder AccessRecorder { get; init; } = NullAccessRecorder.Instance;
+
+    /// <summary>This node's name, stamped on access events.</summary>
+    public string NodeName { get; init; } = Environment.MachineName;
 
     /// <summary>Where node-id collision records persist across restarts; null keeps them in memory only.</summary>
     public string? NodeIdStatePath { get; init; }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using WarpDrive.Backends;
 using WarpDrive.Cache;
 using WarpDrive.Fuse;
+using WarpDrive.Telemetry;
 using FileAttributes = WarpDrive.Fuse.FileAttributes;
 
 namespace WarpDrive.FileSystem;
@@ -42,6 +43,9 @@ public sealed class WarpFileSystem : IFuseFileSystem
     private readonly Singleflight<string, DirectoryListing> _listCalls = new();
     private IFuseConnection? _connection;
 
+    /// <summary>False when access telemetry is off, so the read path skips even the clock read.</summary>
+    private readonly bool _recording;
+
     public WarpFileSystem(FileSystemOptions options, IReadOnlyList<BackendMount> mounts, IContentSource content, ILogger logger)
         : this(options, mounts, content, logger, TimeProvider.System, nodeIdHash: null)
     {
@@ -65,6 +69,7 @@ public sealed class WarpFileSystem : IFuseFileSystem
         var root = new Inode(NodeIdScheme.RootId, MountTable.Root, MountTable.Root, _mounts.Resolve(MountTable.Root), new NodeState(null, time.GetTimestamp()));
         _inodes = new InodeTable(new NodeIdScheme(options.NodeIdStatePath, logger, nodeIdHash), root);
         _directoryCache = new DirectoryCache(options.DirCacheEntries, options.DirCacheTtl, time);
+        _recording = options.AccessRecorder is not NullAccessRecorder;
     }
 
     public FileSystemStats Stats { get; } = new();
@@ -217,7 +222,8 @@ public sealed class WarpFileSystem : IFuseFileSystem
             }
 
             Stats.CountPassthroughOpen();
-            var handle = _files.Add(new FileHandle(inode, _content.Open(backend, version), passthrough: true));
+            RecordAccess(AccessOp.Open, inode, context, bytesRead: 0, started: 0);
+            var handle = _files.Add(new FileHandle(inode, _content.Open(backend, version), passthrough: true, context));
             // The kernel refuses KEEP_CACHE with passthrough (EIO at open): reads go to the backing file's own page cache.
             return new FuseOpenReply(handle, FuseOpenFlags.Passthrough, backing.BackingId);
         }
@@ -226,7 +232,8 @@ public sealed class WarpFileSystem : IFuseFileSystem
         // An inode is one version of its path (a replaced file is a new inode), so after its first open whatever the
         // kernel cached for it is still right. At the first open we know nothing of what an earlier agent left there.
         var openFlags = inode.MarkOpened() ? FuseOpenFlags.KeepCache : FuseOpenFlags.None;
-        return new FuseOpenReply(_files.Add(new FileHandle(inode, _content.Open(backend, version), passthrough: false)), openFlags);
+        RecordAccess(AccessOp.Open, inode, context, bytesRead: 0, started: 0);
+        return new FuseOpenReply(_files.Add(new FileHandle(inode, _content.Open(backend, version), passthrough: false, context)), openFlags);
     }
 
     /// <summary>
@@ -260,10 +267,12 @@ public sealed class WarpFileSystem : IFuseFileSystem
             return Errno.EBADF;
         }
 
+        var started = _recording ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
         try
         {
             var read = await file.Reader.ReadAsync(offset, destination, cancellationToken);
             Stats.CountRead(read);
+            RecordAccess(AccessOp.Read, file.Inode, file.Opener, read, started);
             return read;
         }
         catch (BackendException e) when (e.Kind == BackendErrorKind.Changed)
@@ -644,5 +653,31 @@ public sealed class WarpFileSystem : IFuseFileSystem
         {
             ThreadPool.QueueUserWorkItem(static s => s.connection.InvalidateInode(s.nodeId), (connection, nodeId), preferLocal: false);
         }
+    }
+
+    /// <summary>
+    /// Hands an access event to the recorder, which never blocks (a full queue drops and counts). The caller is
+    /// resolved to a user or pod off this path, from the pid and uid.
+    /// </summary>
+    private void RecordAccess(AccessOp op, Inode inode, FuseRequestContext caller, long bytesRead, long started)
+    {
+        if (!_recording || inode.Mount is not { } mount)
+        {
+            return;
+        }
+
+        _options.AccessRecorder.Record(new AccessEvent
+        {
+            Timestamp = _time.GetUtcNow(),
+            Node = _options.NodeName,
+            Backend = mount.Backend.Name,
+            Path = inode.RelativePath,
+            Op = op,
+            BytesRead = bytesRead,
+            LatencyMs = started == 0 ? 0 : System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+            Count = 1,
+            CallerPid = (int)caller.Pid,
+            CallerUid = caller.Uid,
+        });
     }
 }

@@ -60,6 +60,9 @@ public sealed class AccessRecorder : IAccessRecorder, IAsyncDisposable
         });
         _meter = new Meter(new MeterOptions(MeterName) { Scope = this });
         _dropped = _meter.CreateCounter<long>(DroppedCounterName, description: "Access events dropped: queue full (sink too slow) or sink failed after retries.");
+        // Zero series from the start, so dashboards and alerts see the metric before the first drop.
+        _dropped.Add(0, QueueFull);
+        _dropped.Add(0, SinkFailed);
         _pump = Task.Run(PumpAsync);
     }
 

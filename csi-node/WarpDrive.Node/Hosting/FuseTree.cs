@@ -4,6 +4,7 @@ using WarpDrive.Cache;
 using WarpDrive.Config;
 using WarpDrive.FileSystem;
 using WarpDrive.Fuse;
+using WarpDrive.Telemetry;
 
 namespace WarpDrive.Node.Hosting;
 
@@ -38,7 +39,7 @@ public sealed class FuseTree : IAsyncDisposable
     /// <paramref name="mountPoint"/>. Throws <see cref="FuseMountException"/> or <see cref="ArgumentException"/>.
     /// </summary>
     public static async Task<FuseTree> MountAsync(NodeConfig config, IReadOnlyList<WarpDrive.Config.BackendConfig> backends, string mountPoint,
-        IContentSource content, ILoggerFactory loggers, Func<IBackend, IBackend>? wrap = null)
+        IContentSource content, ILoggerFactory loggers, Func<IBackend, IBackend>? wrap = null, IAccessRecorder? access = null)
     {
         var logger = loggers.CreateLogger<FuseTree>();
         var created = new List<IBackend>();
@@ -54,7 +55,7 @@ public sealed class FuseTree : IAsyncDisposable
                 mounts.Add(new BackendMount(backend.MountPath, wrap is null ? made : wrap(made)));
             }
 
-            var fileSystem = new WarpFileSystem(FileSystemOptionsFrom(config, mountPoint), mounts, content, loggers.CreateLogger<WarpFileSystem>());
+            var fileSystem = new WarpFileSystem(FileSystemOptionsFrom(config, mountPoint) with { AccessRecorder = access ?? NullAccessRecorder.Instance }, mounts, content, loggers.CreateLogger<WarpFileSystem>());
             var server = FuseServer.Mount(fileSystem, FuseOptionsFrom(config, mountPoint), loggers.CreateLogger<FuseServer>());
             logger.LogInformation("mounted {MountPoint} with {Count} backend(s): {Backends}", server.MountPoint, mounts.Count,
                 string.Join(", ", backends.Select(b => $"{b.Name} ({b.Type}) at {b.MountPath}")));

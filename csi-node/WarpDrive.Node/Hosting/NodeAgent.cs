@@ -3,6 +3,7 @@ using WarpDrive.Backends;
 using WarpDrive.Cache;
 using WarpDrive.Config;
 using WarpDrive.Fuse;
+using WarpDrive.Telemetry;
 
 namespace WarpDrive.Node.Hosting;
 
@@ -14,11 +15,13 @@ namespace WarpDrive.Node.Hosting;
 public sealed class NodeAgent : IAsyncDisposable
 {
     private readonly IContentSource _content;
+    private readonly IAccessRecorder _access;
     private readonly FuseTree _tree;
 
-    private NodeAgent(IContentSource content, FuseTree tree)
+    private NodeAgent(IContentSource content, IAccessRecorder access, FuseTree tree)
     {
         _content = content;
+        _access = access;
         _tree = tree;
     }
 
@@ -37,13 +40,15 @@ public sealed class NodeAgent : IAsyncDisposable
     public static async Task<NodeAgent> StartAsync(NodeConfig config, ILoggerFactory loggers, Func<IBackend, IBackend>? wrap)
     {
         var content = ContentSources.Create(config.Cache, loggers);
+        var access = TelemetryPipeline.Create(config.Telemetry, loggers);
         try
         {
-            var tree = await FuseTree.MountAsync(config, config.Backends, config.MountPoint, content, loggers, wrap).ConfigureAwait(false);
-            return new NodeAgent(content, tree);
+            var tree = await FuseTree.MountAsync(config, config.Backends, config.MountPoint, content, loggers, wrap, access).ConfigureAwait(false);
+            return new NodeAgent(content, access, tree);
         }
         catch
         {
+            await DisposeAccessAsync(access).ConfigureAwait(false);
             await ContentSources.DisposeAsync(content).ConfigureAwait(false);
             throw;
         }
@@ -53,6 +58,10 @@ public sealed class NodeAgent : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _tree.DisposeAsync().ConfigureAwait(false);
+        await DisposeAccessAsync(_access).ConfigureAwait(false); // drains queued events to the sink
         await ContentSources.DisposeAsync(_content).ConfigureAwait(false);
     }
+
+    private static ValueTask DisposeAccessAsync(IAccessRecorder access) =>
+        access is IAsyncDisposable disposable ? disposable.DisposeAsync() : ValueTask.CompletedTask;
 }

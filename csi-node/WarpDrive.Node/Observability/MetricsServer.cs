@@ -34,7 +34,7 @@ public sealed class MetricsServer : IAsyncDisposable
         builder.Services.AddSingleton(loggers);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(ParseEndPoint(listenAddress)));
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(WarpDrive.Fuse.FuseMetrics.MeterName, NodeMetrics.MeterName)
+            .AddMeter(WarpDrive.Fuse.FuseMetrics.MeterName, NodeMetrics.MeterName, WarpDrive.Telemetry.AccessRecorder.MeterName)
             .AddPrometheusExporter());
         var app = builder.Build();
         app.MapPrometheusScrapingEndpoint("/metrics");
