@@ -4,8 +4,6 @@ using k8s.Models;
 using WarpDrive.Config;
 using WarpDrive.Operator.Rendering;
 using WarpDrive.Operator.Resources;
-using AuthMethods = WarpDrive.Operator.Resources.AuthMethods;
-using BackendTypes = WarpDrive.Operator.Resources.BackendTypes;
 
 namespace WarpDrive.Operator.Tests;
 

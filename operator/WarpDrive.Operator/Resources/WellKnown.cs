@@ -14,34 +14,6 @@ public static class WarpDriveApi
     public const string FieldManager = "warpdrive-operator";
 }
 
-/// <summary>Values of <c>spec.backend.type</c>; the same set as the node agent's <c>backends[].type</c>.</summary>
-public static class BackendTypes
-{
-    public const string Local = "local";
-    public const string S3 = "s3";
-    public const string AzureBlob = "azureblob";
-    public const string Gcs = "gcs";
-    public const string Rclone = "rclone";
-
-    public static IReadOnlyList<string> All { get; } = [Local, S3, AzureBlob, Gcs, Rclone];
-}
-
-/// <summary>Values of <c>spec.auth.method</c>; the same set as the node agent's <c>backends[].auth.method</c>.</summary>
-public static class AuthMethods
-{
-    public const string ManagedIdentity = "managed_identity";
-    public const string ServicePrincipal = "service_principal";
-    public const string WorkloadIdentity = "workload_identity";
-    public const string OidcFederation = "oidc_federation";
-    public const string GcpWif = "gcp_wif";
-    public const string StaticKeyVault = "static_keyvault";
-    public const string Static = "static";
-    public const string None = "none";
-
-    public static IReadOnlyList<string> All { get; } =
-        [ManagedIdentity, ServicePrincipal, WorkloadIdentity, OidcFederation, GcpWif, StaticKeyVault, Static, None];
-}
-
 /// <summary>Values of a cache-warm job's phase, overall and per node.</summary>
 public static class WarmPhases
 {

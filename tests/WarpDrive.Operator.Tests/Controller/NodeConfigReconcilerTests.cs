@@ -57,8 +57,8 @@ public sealed class NodeConfigReconcilerTests
     public async Task Credentials_secret_holds_only_referenced_secrets_and_is_written_only_on_change()
     {
         var h = new ReconcilerHarness();
-        var auth = new Resources.AuthSpec { Method = Resources.AuthMethods.Static, SecretRef = new() { Name = "s3-keys" } };
-        h.Cluster.Add(Fixtures.Source("team-a", "bucket", Resources.BackendTypes.S3, new() { ["bucket"] = "b", ["region"] = "us-east-1" }, auth));
+        var auth = new Resources.AuthSpec { Method = AuthMethods.Static, SecretRef = new() { Name = "s3-keys" } };
+        h.Cluster.Add(Fixtures.Source("team-a", "bucket", BackendTypes.S3, new() { ["bucket"] = "b", ["region"] = "us-east-1" }, auth));
         h.Cluster.AddTenantSecret(Fixtures.Secret("team-a", "s3-keys", ("access_key_id", "AKIDEXAMPLE"), ("secret_access_key", "hunter2")));
         h.Cluster.AddTenantSecret(Fixtures.Secret("team-a", "unrelated", ("password", "nope")));
 
