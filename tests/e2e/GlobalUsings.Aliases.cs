@@ -1,0 +1,2 @@
+global using AuthMethods = WarpDrive.Config.AuthMethods;
+global using BackendTypes = WarpDrive.Config.BackendTypes;
