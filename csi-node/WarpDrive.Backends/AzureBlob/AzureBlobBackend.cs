@@ -88,7 +88,7 @@ public sealed class AzureBlobBackend : IBackend
                 else if (!item.Blob.Name.EndsWith('/'))
                 {
                     var p = item.Blob.Properties;
-                    yield return new BackendEntry(ToPath(item.Blob.Name), false, p.ContentLength ?? 0, p.LastModified ?? DateTimeOffset.UnixEpoch, p.ETag?.ToString() ?? "");
+                    yield return new BackendEntry(ToPath(item.Blob.Name), false, p.ContentLength ?? 0, p.LastModified ?? DateTimeOffset.UnixEpoch, EntityTags.Normalize(p.ETag?.ToString()));
                 }
             }
             continuation = string.IsNullOrEmpty(page.ContinuationToken) ? null : page.ContinuationToken;
@@ -105,7 +105,7 @@ public sealed class AzureBlobBackend : IBackend
             {
                 var properties = await _resilience.ExecuteAsync("stat", path, _container.GetBlobClient(_prefix + path),
                     static async (blob, ct) => (await blob.GetPropertiesAsync(cancellationToken: ct).ConfigureAwait(false)).Value, cancellationToken).ConfigureAwait(false);
-                return new BackendEntry(path, false, properties.ContentLength, properties.LastModified, properties.ETag.ToString());
+                return new BackendEntry(path, false, properties.ContentLength, properties.LastModified, EntityTags.Normalize(properties.ETag.ToString()));
             }
             catch (BackendException e) when (e.Kind == BackendErrorKind.NotFound && e.InnerException is RequestFailedException { ErrorCode: "BlobNotFound" } or RequestFailedException { ErrorCode: null })
             {
@@ -141,9 +141,14 @@ public sealed class AzureBlobBackend : IBackend
                 var options = new BlobDownloadOptions { Range = new HttpRange(s.offset, s.buffer.Length) };
                 if (s.expectedETag.Length > 0)
                 {
-                    options.Conditions = new BlobRequestConditions { IfMatch = new Azure.ETag(s.expectedETag) };
+                    options.Conditions = new BlobRequestConditions { IfMatch = new Azure.ETag(EntityTags.Quote(s.expectedETag)) };
                 }
                 using var response = (await s.Blob.DownloadStreamingAsync(options, ct).ConfigureAwait(false)).Value;
+                if (s.expectedETag.Length > 0 && EntityTags.Normalize(response.Details.ETag.ToString()) != s.expectedETag)
+                {
+                    throw new BackendException(BackendErrorKind.Changed, s.Name, $"'{s.path}' changed while it was read");
+                }
+
                 return await S3.S3Backend.ReadFully(response.Content, s.buffer, ct).ConfigureAwait(false);
             }
             catch (RequestFailedException e) when (e.Status == 416)

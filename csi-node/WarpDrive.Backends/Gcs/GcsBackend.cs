@@ -211,7 +211,7 @@ public sealed class GcsBackend : IBackend
         false,
         long.Parse(item.Size ?? "0", CultureInfo.InvariantCulture),
         item.Updated ?? DateTimeOffset.UnixEpoch,
-        item.Etag ?? item.Generation ?? "");
+        EntityTags.Normalize(item.Etag ?? item.Generation));
 
     private string ToPath(string objectName) => objectName[_prefix.Length..];
 }

@@ -89,7 +89,7 @@ public sealed class S3Backend : IBackend
                 {
                     continue; // a "folder marker" written by consoles, not a file
                 }
-                yield return new BackendEntry(ToPath(obj.Key), false, obj.Size ?? 0, ToOffset(obj.LastModified), obj.ETag ?? "");
+                yield return new BackendEntry(ToPath(obj.Key), false, obj.Size ?? 0, ToOffset(obj.LastModified), EntityTags.Normalize(obj.ETag));
             }
             continuation = page.IsTruncated == true ? page.NextContinuationToken : null;
         }
@@ -105,7 +105,7 @@ public sealed class S3Backend : IBackend
             {
                 var head = await _resilience.ExecuteAsync("stat", path, (_client, _bucket, Key: _prefix + path),
                     static (s, ct) => new ValueTask<GetObjectMetadataResponse>(s._client.GetObjectMetadataAsync(s._bucket, s.Key, ct)), cancellationToken).ConfigureAwait(false);
-                return new BackendEntry(path, false, head.ContentLength, ToOffset(head.LastModified), head.ETag ?? "");
+                return new BackendEntry(path, false, head.ContentLength, ToOffset(head.LastModified), EntityTags.Normalize(head.ETag));
             }
             catch (BackendException e) when (e.Kind == BackendErrorKind.NotFound)
             {
@@ -140,11 +140,17 @@ public sealed class S3Backend : IBackend
             };
             if (s.expectedETag.Length > 0)
             {
-                request.EtagToMatch = s.expectedETag;
+                request.EtagToMatch = EntityTags.Quote(s.expectedETag);
             }
             try
             {
                 using var response = await s.Backend._client.GetObjectAsync(request, ct).ConfigureAwait(false);
+                // Also checked on the answer itself: not every S3-compatible store honours If-Match.
+                if (s.expectedETag.Length > 0 && EntityTags.Normalize(response.ETag) != s.expectedETag)
+                {
+                    throw new BackendException(BackendErrorKind.Changed, s.Backend.Name, $"'{s.path}' changed while it was read");
+                }
+
                 return await ReadFully(response.ResponseStream, s.buffer, ct).ConfigureAwait(false);
             }
             catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)

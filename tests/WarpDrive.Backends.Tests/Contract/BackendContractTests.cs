@@ -74,6 +74,28 @@ public abstract class BackendContractTests
     }
 
     [Test]
+    public async Task A_listing_and_a_stat_name_one_version_alike_and_a_read_of_a_replaced_version_is_refused()
+    {
+        await using var backend = CreateBackend(NewPrefix(), new Dictionary<string, string>());
+        await backend.WriteAsync("v/obj", new MemoryStream(Encoding.UTF8.GetBytes("first")), CancellationToken.None);
+        var stat = await backend.StatAsync("v/obj", CancellationToken.None);
+        var listed = new List<BackendEntry>();
+        await foreach (var entry in backend.ListAsync("v", recursive: false, CancellationToken.None))
+        {
+            listed.Add(entry);
+        }
+
+        var buffer = new byte[16];
+        var read = await backend.ReadVersionAtAsync("v/obj", stat!.ETag, 0, buffer, CancellationToken.None);
+        await backend.WriteAsync("v/obj", new MemoryStream(Encoding.UTF8.GetBytes("second!")), CancellationToken.None);
+        var refused = Assert.ThrowsAsync<BackendException>(async () => await backend.ReadVersionAtAsync("v/obj", stat.ETag, 0, new byte[16], CancellationToken.None));
+
+        Assert.That(listed.Single().ETag, Is.EqualTo(stat.ETag), "a listing and a stat must spell one version the same way");
+        Assert.That(Encoding.UTF8.GetString(buffer, 0, read), Is.EqualTo("first"), "the current version reads");
+        Assert.That(refused!.Kind, Is.EqualTo(BackendErrorKind.Changed), "bytes of another version are never returned");
+    }
+
+    [Test]
     public async Task Listing_pages_through_more_objects_than_one_page_holds()
     {
         await using var backend = CreateBackend(NewPrefix(), new Dictionary<string, string> { ["page_size"] = "3" });
