@@ -7,8 +7,9 @@ using WarpDrive.Ctl.Infrastructure;
 namespace WarpDrive.Ctl.Commands;
 
 /// <summary>
-/// <c>warm</c>: fill the node cache with a prefix. Standalone it opens the cache directory itself (the agent must be
-/// stopped: RocksDB allows one owner); with --kube it creates a WarpCacheWarm and follows its status.
+/// <c>warm</c>: fill the node cache with a prefix. With --config it opens the cache directory itself (the agent must be
+/// stopped: RocksDB allows one owner); with --mount it reads the prefix through a running agent's mount; with --kube
+/// it creates a WarpCacheWarm and follows its status.
 /// Re-running resumes: blocks already cached with the current ETag are skipped by <see cref="BlockCache.WarmAsync"/>.
 /// </summary>
 internal static class WarmCommand
@@ -22,7 +23,8 @@ internal static class WarmCommand
         var maxSize = Sizes.Option("--max-size", "Stop after downloading this much");
         var kube = new Option<bool>("--kube") { Description = "Warm through the cluster: create a WarpCacheWarm and follow it." };
         var ns = new Option<string>("--namespace") { Description = "Namespace of the WarpDataSource (with --kube).", DefaultValueFactory = _ => "default" };
-        var command = new Command("warm", "Pre-fetch a prefix into the node cache, with progress; resumable; Ctrl-C stops cleanly.") { config, prefix, backend, workers, maxSize, kube, ns };
+        var mount = new Option<DirectoryInfo?>("--mount") { Description = "Warm through a running agent: its mount point; the prefix is read below <mount>/<backend> (a backend's default mount_path) or below <mount> without --backend." };
+        var command = new Command("warm", "Pre-fetch a prefix into the node cache, with progress; resumable; Ctrl-C stops cleanly.") { config, prefix, backend, workers, maxSize, kube, ns, mount };
         workers.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<int>() is < 1 or > 256)
@@ -33,9 +35,9 @@ internal static class WarmCommand
         command.Validators.Add(r =>
         {
 
-            if (!r.GetValue(kube) && r.GetValue(config) is null)
+            if (!r.GetValue(kube) && r.GetValue(config) is null && r.GetValue(mount) is null)
             {
-                r.AddError("--config is required (or use --kube)");
+                r.AddError("--config or --mount is required (or use --kube)");
             }
 
             if (r.GetValue(kube) && r.GetValue(backend) is null)
@@ -50,6 +52,24 @@ internal static class WarmCommand
             if (parsed.GetValue(kube))
             {
                 return await KubeWarm.RunAsync(terminal, parsed.GetValue(ns)!, parsed.GetValue(backend)!, parsed.GetValue(prefix)!, parsed.GetValue(workers), parsed.GetValue(maxSize), ct);
+            }
+
+            if (parsed.GetValue(mount) is { } mountDirectory)
+            {
+                var display = new TransferProgress(terminal, "warm");
+                try
+                {
+                    var directory = parsed.GetValue(backend) is { } name ? Path.Combine(mountDirectory.FullName, name) : mountDirectory.FullName;
+                    var done = await MountWarm.RunAsync(directory, parsed.GetValue(prefix)!, parsed.GetValue(workers), parsed.GetValue(maxSize) ?? long.MaxValue, display, ct);
+                    terminal.Print($"warmed {directory}/{parsed.GetValue(prefix)!.Trim('/')}: {done.FilesDone}/{done.FilesTotal} files, {Sizes.Format(done.BytesRead)} read through the agent" +
+                                   (done.CapReached ? ", stopped at --max-size" : ""));
+                    return ExitCodes.Ok;
+                }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                {
+                    terminal.Note("warm: interrupted; what was read stays cached, run the same command again to resume");
+                    return ExitCodes.Failure;
+                }
             }
 
             var nodeConfig = NodeBackends.LoadConfig(parsed.GetValue(config)!);
