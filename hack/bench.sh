@@ -79,6 +79,15 @@ command -v ss >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y 
 echo "==> building warpdrive-bench (Release)"
 dotnet build "$repo/bench/WarpDrive.Bench" -c Release --artifacts-path "$artifacts" -nologo -clp:ErrorsOnly -v:q
 bench=(dotnet "$artifacts/bin/WarpDrive.Bench/release/warpdrive-bench.dll")
+# warpdrive-ctl is optional: with it, WarpDrive targets are warmed by `warpdrive-ctl warm --mount`.
+ctl=$(command -v warpdrive-ctl || true)
+if [ -z "$ctl" ] && [ "$quick" = 0 ] && [ -f "$repo/operator/WarpDrive.Ctl/WarpDrive.Ctl.csproj" ]; then
+  if dotnet build "$repo/operator/WarpDrive.Ctl" -c Release --artifacts-path "$artifacts" -nologo -clp:ErrorsOnly -v:q >/dev/null 2>&1; then
+    ctl="$artifacts/bin/WarpDrive.Ctl/release/warpdrive-ctl.dll"
+  else
+    echo "bench: warpdrive-ctl did not build; warm reads through the mount instead" >&2
+  fi
+fi
 t1=$(date +%s)
 
 echo "==> starting s3rver and Azurite behind a ${latency} ms proxy"
@@ -107,7 +116,6 @@ args=(suite --dir "$work" --out "$repo/bench-results" --latency-ms "$latency"
   --azure-endpoint "http://127.0.0.1:$azure_proxy" --azure-upload-endpoint "http://127.0.0.1:$azure_port")
 if [ "$quick" = 1 ]; then args+=(--quick); fi
 if [ "$docs" = yes ]; then args+=(--docs "$repo/docs"); fi
-ctl=$(command -v warpdrive-ctl || true)
 if [ -n "$ctl" ]; then args+=(--ctl "$ctl"); fi
 "${bench[@]}" "${args[@]}" &
 suite_pid=$!

@@ -3,8 +3,8 @@ using WarpDrive.Backends;
 namespace WarpDrive.Bench;
 
 /// <summary>
-/// The source tree every target serves: shards/ (large files for seqread, randread and warm), epoch/ (many
-/// smaller shards read per epoch) and meta/ (many tiny objects, 1,000 per directory). Created once on local
+/// The source tree every target serves: shards&lt;S&gt;m/ (large files for seqread, randread and warm), epoch&lt;S&gt;m/
+/// (many smaller shards read per epoch) and meta&lt;N&gt;-dNNNN/ (many tiny objects, 1,000 per directory). Created once on local
 /// disk from seeded random bytes and reused while the layout matches; uploaded to the remotes only where missing.
 /// </summary>
 internal sealed class BenchDataset
@@ -17,12 +17,16 @@ internal sealed class BenchDataset
     {
         Root = root;
         _sizes = sizes;
-        Shards = Enumerable.Range(0, sizes.Shards).Select(i => $"shards/shard-{sizes.ShardMiB}m-{i:D5}.tar").ToArray();
-        EpochShards = Enumerable.Range(0, sizes.EpochShards).Select(i => $"epoch/shard-{sizes.EpochShardMiB}m-{i:D5}.tar").ToArray();
+        // One directory per size, so a prefix holds exactly this dataset (warpdrive-ctl warms a whole prefix).
+        ShardsDirectory = $"shards{sizes.ShardMiB}m";
+        Shards = Enumerable.Range(0, sizes.Shards).Select(i => $"{ShardsDirectory}/shard-{i:D5}.tar").ToArray();
+        EpochShards = Enumerable.Range(0, sizes.EpochShards).Select(i => $"epoch{sizes.EpochShardMiB}m/shard-{i:D5}.tar").ToArray();
         MetaPrefix = $"meta{sizes.MetaObjects}-";
     }
 
     public string Root { get; }
+
+    public string ShardsDirectory { get; }
 
     public IReadOnlyList<string> Shards { get; }
 

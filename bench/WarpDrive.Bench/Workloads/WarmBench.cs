@@ -5,7 +5,8 @@ namespace WarpDrive.Bench.Workloads;
 
 /// <summary>
 /// warm: time to get the whole shards/ prefix into the target's cache from empty. With a warpdrive-ctl given
-/// (<c>--ctl</c>) WarpDrive targets are warmed by `warpdrive-ctl warm &lt;dir&gt;`; otherwise every target is warmed
+/// (<c>--ctl</c>, an executable or warpdrive-ctl.dll) WarpDrive targets are warmed by
+/// `warpdrive-ctl warm --mount &lt;root&gt; --prefix shards&lt;S&gt;m` (it reads through the running agent); otherwise every target is warmed
 /// by reading everything through the mount with 2K readers. Native "warming" is a cold read into the page cache.
 /// </summary>
 internal sealed class WarmBench(BenchDataset data, BenchSizes sizes, string? ctlPath) : IWorkload
@@ -36,8 +37,20 @@ internal sealed class WarmBench(BenchDataset data, BenchSizes sizes, string? ctl
     private double WarmWithCtl(ITarget target)
     {
         var clock = Stopwatch.StartNew();
-        using var ctl = Process.Start(ctlPath!, ["warm", Path.Combine(target.Root, "shards")]);
+        string[] arguments = ["warm", "--mount", target.Root, "--prefix", data.ShardsDirectory, "--workers", (sizes.Readers * 2).ToString()];
+        var dll = ctlPath!.EndsWith(".dll", StringComparison.Ordinal);
+        var start = new ProcessStartInfo(dll ? "dotnet" : ctlPath) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in dll ? [ctlPath, .. arguments] : arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var ctl = Process.Start(start)!;
+        // Drained so its progress lines neither fill a pipe nor clutter the table.
+        var output = ctl.StandardOutput.ReadToEndAsync();
+        var errors = ctl.StandardError.ReadToEndAsync();
         ctl.WaitForExit();
+        Task.WaitAll(output, errors);
         return ctl.ExitCode == 0 ? clock.Elapsed.TotalSeconds : throw new InvalidOperationException($"warpdrive-ctl warm exited {ctl.ExitCode}");
     }
 }
