@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(WarpDrive.Bench.Micro.CacheReadBenchmarks).Assembly).Run(args);
