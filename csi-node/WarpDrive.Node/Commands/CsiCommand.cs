@@ -61,14 +61,8 @@ public static class CsiCommand
             return ExitCodes.Usage;
         }
 
-        NodeConfig config;
-        try
+        if (await ConfigFile.LoadOrReportAsync(configPath).ConfigureAwait(false) is not { } config)
         {
-            config = ConfigLoader.LoadFile(configPath);
-        }
-        catch (ConfigException e)
-        {
-            await Console.Error.WriteLineAsync($"warpdrive-node: invalid configuration: {e.Message}").ConfigureAwait(false);
             return ExitCodes.Usage;
         }
 

@@ -31,14 +31,8 @@ public static class MountCommand
 
     private static async Task<int> RunAsync(string configPath, string logFormat, LogLevel logLevel)
     {
-        NodeConfig config;
-        try
+        if (await ConfigFile.LoadOrReportAsync(configPath).ConfigureAwait(false) is not { } config)
         {
-            config = ConfigLoader.LoadFile(configPath);
-        }
-        catch (ConfigException e)
-        {
-            await Console.Error.WriteLineAsync($"warpdrive-node: invalid configuration: {e.Message}").ConfigureAwait(false);
             return ExitCodes.Usage;
         }
 
