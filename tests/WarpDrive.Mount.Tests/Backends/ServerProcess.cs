@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace WarpDrive.Mount.Tests.Backends;
+
+/// <summary>
+/// A protocol server (s3rver, azurite) on a free loopback port, with its data in a directory the caller owns.
+/// Disposing kills exactly the process tree it started, by its Process object (never by name).
+/// </summary>
+public sealed class ServerProcess : IDisposable
+{
+    private static readonly TimeSpan ListenTimeout = TimeSpan.FromSeconds(30);
+    private readonly Process _process;
+
+    private ServerProcess(Process process, int port)
+    {
+        _process = process;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    /// <summary>A tool that <c>bash hack/deps.sh</c> installs under .tools; fails the test (never skips) when it is missing.</summary>
+    public static string NpmTool(string name)
+    {
+        var path = Path.Combine(RepoRoot(), ".tools", "node_modules", ".bin", name);
+        if (!File.Exists(path))
+        {
+            Assert.Fail($"'{name}' is not installed: run `bash hack/deps.sh` in the repository root");
+        }
+
+        return path;
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Starts <paramref name="executable"/> with the arguments for its port and waits until it accepts connections.</summary>
+    public static async Task<ServerProcess> StartAsync(string executable, string dataDirectory, Func<int, IEnumerable<string>> arguments,
+        IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var port = FreePort();
+        var info = new ProcessStartInfo(executable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = dataDirectory,
+        };
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
+        }
+
+        foreach (var argument in arguments(port))
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {executable}");
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var server = new ServerProcess(process, port);
+        try
+        {
+            await server.WaitUntilListeningAsync(Path.GetFileName(executable));
+            return server;
+        }
+        catch
+        {
+            server.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit(10_000);
+            }
+        }
+        finally
+        {
+            _process.Dispose();
+        }
+    }
+
+    private async Task WaitUntilListeningAsync(string name)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < ListenTimeout)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"{name} exited early with code {_process.ExitCode}");
+            }
+
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, Port);
+                return;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        throw new TimeoutException($"{name} did not listen on 127.0.0.1:{Port} within {ListenTimeout.TotalSeconds}s");
+    }
+
+    /// <summary>Found from this source file's path, so it works wherever the build output goes.</summary>
+    private static string RepoRoot([System.Runtime.CompilerServices.CallerFilePath] string sourceFile = "")
+    {
+        for (var directory = new FileInfo(sourceFile).Directory; directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "hack", "deps.sh")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("repository root (hack/deps.sh) not found above " + sourceFile);
+    }
+}
