@@ -246,7 +246,10 @@ public sealed class RcloneBackend : IBackend
         var query = "operations/uploadfile?fs=" + Uri.EscapeDataString(_remote.FsString) + "&remote=" + Uri.EscapeDataString(BackendPath.Parent(path));
         var file = new StreamContent(new Gcs.NonDisposingStream(body));
         file.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-        var form = new MultipartFormDataContent { { file, "file0", path[(path.LastIndexOf('/') + 1)..] } };
+        // The name goes in filename* (RFC 5987): the plain filename parameter cannot carry quotes or non-ASCII, and any
+        // byte is legal in an object name. rclone (Go's mime package) decodes filename*.
+        file.Headers.ContentDisposition = new ContentDispositionHeaderValue("form-data") { Name = "\"file0\"", FileNameStar = path[(path.LastIndexOf('/') + 1)..] };
+        var form = new MultipartFormDataContent { file };
         return new HttpRequestMessage(HttpMethod.Post, new Uri(baseUri, query)) { Content = form };
     }
 

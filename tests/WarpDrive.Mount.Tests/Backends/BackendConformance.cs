@@ -29,14 +29,11 @@ public abstract class BackendConformance : PosixReadConformance
     /// <summary>Stops what <see cref="StartServerAsync"/> started; called once, also after a partial start.</summary>
     protected abstract void StopServer();
 
-    /// <summary>The backend the dataset is written through: by default one of the type under test, on the same config.</summary>
-    protected virtual IBackend CreateWriter(IReadOnlyDictionary<string, string> config) => BackendFactory.Create("writer", BackendType, config);
-
     protected sealed override async Task PrepareSourceAsync()
     {
         _sandbox = new TestSandbox();
         _config = await StartServerAsync(_sandbox);
-        _writer = CreateWriter(_config);
+        _writer = BackendFactory.Create("writer", BackendType, _config); // the dataset goes in through the backend under test
     }
 
     protected sealed override async Task WriteSourceAsync(string relativePath, Stream content) =>

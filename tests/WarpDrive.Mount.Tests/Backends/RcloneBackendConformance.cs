@@ -18,13 +18,6 @@ public sealed class RcloneBackendConformance : BackendConformance
         return Task.FromResult(config);
     }
 
-    /// <summary>
-    /// The dataset goes in through the project's local backend over the remote's directory: the rclone backend's own
-    /// upload (multipart form) rejects file names containing '"', which the dataset has (see README).
-    /// </summary>
-    protected override IBackend CreateWriter(IReadOnlyDictionary<string, string> config) =>
-        BackendFactory.Create("writer", "local", new Dictionary<string, string> { ["root"] = config["path"] });
-
     /// <summary>Nothing to stop: the writer's and the agent's backends each own their rclone daemon.</summary>
     protected override void StopServer()
     {
