@@ -16,11 +16,12 @@ internal sealed class GcsApiTestDouble : IDisposable
     private readonly HttpListener _listener = new();
     private readonly ConcurrentDictionary<string, StoredObject> _objects = new(StringComparer.Ordinal);
     private readonly string _bucket;
-    private readonly string _token;
+    private readonly string? _token;
     private readonly Task _loop;
     private long _generation;
 
-    public GcsApiTestDouble(string bucket, string token)
+    /// <param name="token">The bearer token requests must carry; null serves anonymous requests, like a public bucket.</param>
+    public GcsApiTestDouble(string bucket, string? token)
     {
         _bucket = bucket;
         _token = token;
@@ -59,7 +60,7 @@ internal sealed class GcsApiTestDouble : IDisposable
         var response = context.Response;
         try
         {
-            if (request.Headers["Authorization"] != "Bearer " + _token)
+            if (_token is not null && request.Headers["Authorization"] != "Bearer " + _token)
             {
                 response.StatusCode = 401;
                 return;

@@ -1,3 +1,5 @@
+using WarpDrive.Backends.Tests.Contract;
+
 namespace WarpDrive.Mount.Tests.Backends;
 
 /// <summary>
