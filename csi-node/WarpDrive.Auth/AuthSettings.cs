@@ -55,12 +55,8 @@ internal sealed class AuthSettings(string keyPrefix, IReadOnlyDictionary<string,
         {
             return fallback;
         }
-        var (number, unit) = s.EndsWith("ms", StringComparison.Ordinal) ? (s[..^2], 1.0)
-            : s.EndsWith('s') ? (s[..^1], 1000.0)
-            : s.EndsWith('m') ? (s[..^1], 60_000.0)
-            : (s, 1000.0);
-        return double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value > 0
-            ? TimeSpan.FromMilliseconds(value * unit)
+        return WarpDrive.Backends.BackendConfig.TryParseDuration(s, out var duration)
+            ? duration
             : throw new ConfigException(Key(name), "must be a duration like 10s or 500ms");
     }
 

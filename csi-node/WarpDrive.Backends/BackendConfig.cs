@@ -34,13 +34,22 @@ public sealed class BackendConfig(string type, IReadOnlyDictionary<string, strin
         {
             return fallback;
         }
-        var (number, unit) = s.EndsWith("ms", StringComparison.Ordinal) ? (s[..^2], 1.0)
-            : s.EndsWith('s') ? (s[..^1], 1000.0)
-            : s.EndsWith('m') ? (s[..^1], 60_000.0)
-            : (s, 1000.0);
-        return double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value > 0
-            ? TimeSpan.FromMilliseconds(value * unit)
+        return TryParseDuration(s, out var duration)
+            ? duration
             : throw new ArgumentException($"config key '{key}' of backend type '{type}' must be a duration like 30s or 500ms", nameof(key));
+    }
+
+    /// <summary>The duration form of backend and auth settings: "30s", "500ms", "2m", or a bare number of seconds; positive.</summary>
+    public static bool TryParseDuration(string text, out TimeSpan duration)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var (number, unit) = text.EndsWith("ms", StringComparison.Ordinal) ? (text[..^2], 1.0)
+            : text.EndsWith('s') ? (text[..^1], 1000.0)
+            : text.EndsWith('m') ? (text[..^1], 60_000.0)
+            : (text, 1000.0);
+        var ok = double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value > 0;
+        duration = ok ? TimeSpan.FromMilliseconds(value * unit) : default;
+        return ok;
     }
 
     /// <summary>The value of the environment variable named by config key <paramref name="key"/>, if both are set.</summary>
