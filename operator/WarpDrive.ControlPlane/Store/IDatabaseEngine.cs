@@ -17,5 +17,15 @@ internal interface IDatabaseEngine : IAsyncDisposable
     /// <summary>SQL run first in the migration transaction so two hosts starting together migrate once ("" if none).</summary>
     string MigrationLockSql { get; }
 
+    /// <summary>
+    /// SQL run first in an ingest transaction ("" if none): a shared lock against <see cref="TeamsWriteLockSql"/>, so
+    /// the teams an ingest looked up cannot change before it commits its <c>team_files</c> rows. SQLite needs none:
+    /// its write transactions are serialized (<c>BEGIN IMMEDIATE</c>).
+    /// </summary>
+    string TeamsReadLockSql { get; }
+
+    /// <summary>SQL run first in a team change ("" if none): waits for running ingests and holds new ones off.</summary>
+    string TeamsWriteLockSql { get; }
+
     ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
 }

@@ -29,6 +29,10 @@ internal sealed class PostgresEngine : IDatabaseEngine
 
     public string MigrationLockSql => "SELECT pg_advisory_xact_lock(77350001)";
 
+    public string TeamsReadLockSql => "SELECT pg_advisory_xact_lock_shared(77350002)";
+
+    public string TeamsWriteLockSql => "SELECT pg_advisory_xact_lock(77350002)";
+
     public async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
 

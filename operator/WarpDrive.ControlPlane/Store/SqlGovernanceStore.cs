@@ -81,6 +81,7 @@ public sealed class SqlGovernanceStore : IGovernanceStore
         var backends = events.Select(e => e.Backend!).ToHashSet(StringComparer.Ordinal);
         await using var connection = await _engine.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, transaction, _engine.TeamsReadLockSql, cancellationToken).ConfigureAwait(false);
         if (idempotencyKey is not null)
         {
             await using var claim = connection.Command(
@@ -134,6 +135,32 @@ public sealed class SqlGovernanceStore : IGovernanceStore
             }
         }
 
+        // The same reads folded per team (users without one under NoTeam), so usage by team counts an index range.
+        var teams = await TeamsOfAsync(connection, transaction, files.Keys.Select(k => k.User).ToHashSet(StringComparer.Ordinal), cancellationToken)
+            .ConfigureAwait(false);
+        var teamFiles = new Dictionary<(string Team, string Backend, string Path), long>();
+        foreach (var ((user, backend, path), v) in files)
+        {
+            var key = (teams.GetValueOrDefault(user, NoTeam), backend, path);
+            teamFiles[key] = Math.Max(teamFiles.GetValueOrDefault(key), v.Last);
+        }
+
+        await using (var upsert = connection.Command(
+            $"""
+            INSERT INTO team_files (team, backend, path, last_access) VALUES (@t, @b, @p, @a)
+            ON CONFLICT (team, backend, path) DO UPDATE SET last_access = {_engine.Greatest}(team_files.last_access, excluded.last_access)
+            """, transaction).Text("@t", "").Text("@b", "").Text("@p", "").Int("@a", 0))
+        {
+            foreach (var ((team, backend, path), last) in teamFiles)
+            {
+                upsert.Set("@t", team);
+                upsert.Set("@b", backend);
+                upsert.Set("@p", path);
+                upsert.Set("@a", last);
+                await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
         // An object read before any crawl indexed it gets a placeholder row, so its last access is not lost;
         // the next crawl fills in its size (or marks it deleted if the backend does not have it).
         await using (var touch = connection.Command(
@@ -158,8 +185,25 @@ public sealed class SqlGovernanceStore : IGovernanceStore
     public async Task SetTeamAsync(string team, IReadOnlyList<string> users, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(users);
+        var members = users.Distinct(StringComparer.Ordinal).ToList();
         await using var connection = await _engine.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, transaction, _engine.TeamsWriteLockSql, cancellationToken).ConfigureAwait(false);
+
+        // Who moves where decides which team_files rollups change: the new members' old teams lose them, the team
+        // gains them, and its dropped members fall back to NoTeam.
+        var previous = await TeamsOfAsync(connection, transaction, members, cancellationToken).ConfigureAwait(false);
+        var dropped = new List<string>();
+        await using (var current = connection.Command("SELECT user_name FROM team_members WHERE team = @t", transaction).Text("@t", team))
+        {
+            await using var reader = await current.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                dropped.Add(reader.GetString(0));
+            }
+        }
+
+        dropped.RemoveAll(members.Contains);
         await using (var clear = connection.Command("DELETE FROM team_members WHERE team = @t", transaction).Text("@t", team))
         {
             await clear.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -169,14 +213,94 @@ public sealed class SqlGovernanceStore : IGovernanceStore
             "INSERT INTO team_members (user_name, team) VALUES (@u, @t) ON CONFLICT (user_name) DO UPDATE SET team = excluded.team", transaction)
             .Text("@u", "").Text("@t", team))
         {
-            foreach (var user in users.Distinct(StringComparer.Ordinal))
+            foreach (var user in members)
             {
                 add.Set("@u", user);
                 await add.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
         }
 
+        var rebuild = new SortedSet<string>(StringComparer.Ordinal) { team };
+        rebuild.UnionWith(previous.Values);
+        if (members.Exists(u => !previous.ContainsKey(u)))
+        {
+            // Users left NoTeam: which of its objects only they read is unknown without a scan of user_files.
+            rebuild.Add(NoTeam);
+        }
+
+        foreach (var changed in rebuild)
+        {
+            await RebuildTeamFilesAsync(connection, transaction, changed, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (!rebuild.Contains(NoTeam))
+        {
+            // Users only joining NoTeam just add their reads to it, the same way ingest does.
+            await using var join = connection.Command(
+                $"""
+                INSERT INTO team_files (team, backend, path, last_access) SELECT @t, backend, path, last_access FROM user_files WHERE user_name = @u
+                ON CONFLICT (team, backend, path) DO UPDATE SET last_access = {_engine.Greatest}(team_files.last_access, excluded.last_access)
+                """, transaction).Text("@t", NoTeam).Text("@u", "");
+            foreach (var user in dropped)
+            {
+                join.Set("@u", user);
+                await join.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Recomputes one team's rows of the team_files rollup from user_files and the current members.</summary>
+    private static async Task RebuildTeamFilesAsync(DbConnection connection, DbTransaction transaction, string team, CancellationToken cancellationToken)
+    {
+        await using (var clear = connection.Command("DELETE FROM team_files WHERE team = @t", transaction).Text("@t", team))
+        {
+            await clear.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        // A named team is read through its members (user_files is keyed by user first); NoTeam has no member list,
+        // so it is everything in user_files whose user has no team_members row.
+        var source = team == NoTeam
+            ? "user_files f WHERE NOT EXISTS (SELECT 1 FROM team_members m WHERE m.user_name = f.user_name)"
+            : "team_members m JOIN user_files f ON f.user_name = m.user_name WHERE m.team = @t";
+        await using var fill = connection.Command(
+            $"INSERT INTO team_files (team, backend, path, last_access) SELECT @t, f.backend, f.path, max(f.last_access) FROM {source} GROUP BY f.backend, f.path",
+            transaction).Text("@t", team);
+        await fill.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The team of each of <paramref name="users"/> that has one, looked up in chunks of parameters.</summary>
+    private static async Task<Dictionary<string, string>> TeamsOfAsync(DbConnection connection, DbTransaction transaction, IReadOnlyCollection<string> users, CancellationToken cancellationToken)
+    {
+        const int chunk = 200;
+        var teams = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var part in users.Chunk(chunk))
+        {
+            var names = string.Join(", ", Enumerable.Range(0, part.Length).Select(i => $"@u{Invariant(i)}"));
+            await using var command = connection.Command($"SELECT user_name, team FROM team_members WHERE user_name IN ({names})", transaction);
+            for (var i = 0; i < part.Length; i++)
+            {
+                command.Text($"@u{Invariant(i)}", part[i]);
+            }
+
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                teams[reader.GetString(0)] = reader.GetString(1);
+            }
+        }
+
+        return teams;
+    }
+
+    private static async Task ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken)
+    {
+        if (sql.Length > 0)
+        {
+            await using var command = connection.Command(sql, transaction);
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public async Task<Page<UsageRow>> UsageAsync(string groupBy, string? backend, DateTimeOffset since, DateTimeOffset until, int limit, string? cursor, CancellationToken cancellationToken)
@@ -185,55 +309,49 @@ public sealed class SqlGovernanceStore : IGovernanceStore
         var byTeam = groupBy == "team";
         var group = byTeam ? $"coalesce(t.team, '{NoTeam}')" : "a.user_name";
         var join = byTeam ? "LEFT JOIN team_members t ON t.user_name = a.user_name" : "";
-        var backendFilter = backend is null ? "" : "AND a.backend = @b";
+
+        // files of each group on the page is one index range (team_files or user_files by (group, last_access,
+        // backend)), counted in the same statement: the cost follows the page's rows, not the size of user_files.
+        var files = byTeam ? "team_files f WHERE f.team = g.grp" : "user_files f WHERE f.user_name = g.grp";
         var sql = $"""
-            SELECT {group}, CAST(sum(a.bytes_read) AS BIGINT), CAST(sum(a.reads) AS BIGINT), CAST(sum(a.cache_hits) AS BIGINT)
-            FROM access_daily a {join}
-            WHERE a.day >= @d0 AND a.day <= @d1 {backendFilter}
-            GROUP BY {group}
-            HAVING {group} > @after
-            ORDER BY 1
-            LIMIT @limit
+            SELECT g.grp, g.bytes, g.reads, g.hits,
+              (SELECT count(*) FROM {files} AND f.last_access >= @s AND f.last_access <= @e {(backend is null ? "" : "AND f.backend = @b")})
+            FROM (
+              SELECT {group} AS grp, CAST(sum(a.bytes_read) AS BIGINT) AS bytes, CAST(sum(a.reads) AS BIGINT) AS reads, CAST(sum(a.cache_hits) AS BIGINT) AS hits
+              FROM access_daily a {join}
+              WHERE a.day >= @d0 AND a.day <= @d1 {(backend is null ? "" : "AND a.backend = @b")}
+              GROUP BY {group}
+              HAVING {group} > @after
+              ORDER BY 1
+              LIMIT @limit) g
+            ORDER BY g.grp
             """;
-        var filesSql = byTeam
-            ? $"""
-              SELECT count(*) FROM (SELECT DISTINCT f.backend, f.path FROM user_files f LEFT JOIN team_members t ON t.user_name = f.user_name
-              WHERE coalesce(t.team, '{NoTeam}') = @g AND f.last_access >= @s AND f.last_access <= @e {(backend is null ? "" : "AND f.backend = @b")}) x
-              """
-            : $"SELECT count(*) FROM user_files f WHERE f.user_name = @g AND f.last_access >= @s AND f.last_access <= @e {(backend is null ? "" : "AND f.backend = @b")}";
 
         await using var connection = await _engine.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var rows = new List<(string Group, long Bytes, long Reads, long Hits)>();
-        await using (var command = connection.Command(sql)
-            .Int("@d0", DayOf(since)).Int("@d1", DayOf(until)).Text("@after", after).Int("@limit", limit + 1))
+        await using var command = connection.Command(sql)
+            .Int("@d0", DayOf(since)).Int("@d1", DayOf(until)).Text("@after", after).Int("@limit", limit + 1)
+            .Int("@s", since.ToUnixTimeMilliseconds()).Int("@e", until.ToUnixTimeMilliseconds());
+        if (backend is not null)
         {
-            if (backend is not null)
-            {
-                command.Text("@b", backend);
-            }
-
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                rows.Add((reader.GetString(0), reader.Long(1), reader.Long(2), reader.Long(3)));
-            }
+            command.Text("@b", backend);
         }
 
         var items = new List<UsageRow>();
-        foreach (var row in rows.Take(limit))
+        var more = false;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            await using var count = connection.Command(filesSql).Text("@g", row.Group)
-                .Int("@s", since.ToUnixTimeMilliseconds()).Int("@e", until.ToUnixTimeMilliseconds());
-            if (backend is not null)
+            if (items.Count == limit)
             {
-                count.Text("@b", backend);
+                more = true;
+                break;
             }
 
-            var fileCount = await count.ScalarLongAsync(cancellationToken).ConfigureAwait(false);
-            items.Add(new UsageRow(row.Group, row.Bytes, row.Reads, row.Reads == 0 ? 0 : (double)row.Hits / row.Reads, fileCount));
+            var reads = reader.Long(2);
+            items.Add(new UsageRow(reader.GetString(0), reader.Long(1), reads, reads == 0 ? 0 : (double)reader.Long(3) / reads, reader.Long(4)));
         }
 
-        return new Page<UsageRow>(items, rows.Count > limit ? Cursor.Encode(items[^1].Group) : null);
+        return new Page<UsageRow>(items, more ? Cursor.Encode(items[^1].Group) : null);
     }
 
     public async Task<Page<StaleObject>> StaleAsync(DateTimeOffset accessedBefore, long minSize, string? backend, int limit, string? cursor, CancellationToken cancellationToken)

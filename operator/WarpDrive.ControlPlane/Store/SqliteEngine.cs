@@ -32,6 +32,10 @@ internal sealed class SqliteEngine : IDatabaseEngine
 
     public string MigrationLockSql => "";
 
+    public string TeamsReadLockSql => "";
+
+    public string TeamsWriteLockSql => "";
+
     public async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_connectionString);

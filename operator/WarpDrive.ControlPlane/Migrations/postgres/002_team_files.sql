@@ -1,0 +1,18 @@
+-- Per-(team, object) rollup of the last read by any of the team's users, so usage by team counts its files with
+-- one index range per team instead of a distinct count over user_files joined to team_members.
+-- Users without a team are kept under '(none)' (SqlGovernanceStore.NoTeam). Ingest keeps it current; SetTeam
+-- rebuilds the teams whose membership changed.
+CREATE TABLE team_files (
+  team TEXT NOT NULL,
+  backend TEXT NOT NULL,
+  path TEXT NOT NULL,
+  last_access BIGINT NOT NULL,
+  PRIMARY KEY (team, backend, path)
+);
+-- backend is the last column so the window count stays inside the index with or without a backend filter.
+CREATE INDEX team_files_team_access ON team_files (team, last_access, backend);
+CREATE INDEX user_files_user_access ON user_files (user_name, last_access, backend);
+INSERT INTO team_files (team, backend, path, last_access)
+SELECT coalesce(t.team, '(none)'), f.backend, f.path, max(f.last_access)
+FROM user_files f LEFT JOIN team_members t ON t.user_name = f.user_name
+GROUP BY coalesce(t.team, '(none)'), f.backend, f.path;
