@@ -2,6 +2,7 @@ using System.CommandLine;
 using k8s;
 using Microsoft.Extensions.Logging;
 using WarpDrive.Operator.Controller;
+using WarpDrive.Operator.Governance;
 using WarpDrive.Operator.Install;
 using WarpDrive.Operator.Rendering;
 using WarpDrive.Operator.Resources;
@@ -35,9 +36,10 @@ var image = new Option<string>("--image") { Description = "Operator image.", Def
 var nodeImage = new Option<string>("--node-image") { Description = "Node agent image.", DefaultValueFactory = _ => defaults.NodeImage };
 var cachePath = new Option<string>("--cache-path") { Description = "Host directory of the node cache.", DefaultValueFactory = _ => defaults.CachePath };
 var cacheSize = new Option<string>("--cache-size") { Description = "Node cache size (e.g. 500GB).", DefaultValueFactory = _ => defaults.CacheSize };
-var manifests = new Command("manifests", "Print install manifests: CRDs, namespace, RBAC, CSIDriver, operator Deployment, node DaemonSet.")
+var withControlPlane = new Option<bool>("--control-plane") { Description = "Embed the governance control plane (SQLite on a PersistentVolumeClaim, one operator replica); --control-plane=false for two replicas without it.", DefaultValueFactory = _ => defaults.ControlPlane };
+var manifests = new Command("manifests", "Print install manifests: CRDs, namespace, RBAC, CSIDriver, control plane Service and claim, operator Deployment, node DaemonSet.")
 {
-    ns, image, nodeImage, cachePath, cacheSize,
+    ns, image, nodeImage, cachePath, cacheSize, withControlPlane,
 };
 manifests.SetAction(parsed =>
 {
@@ -48,6 +50,7 @@ manifests.SetAction(parsed =>
         NodeImage = parsed.GetValue(nodeImage)!,
         CachePath = parsed.GetValue(cachePath)!,
         CacheSize = parsed.GetValue(cacheSize)!,
+        ControlPlane = parsed.GetValue(withControlPlane),
     };
     Console.Out.Write(KubernetesYaml.SerializeAll(InstallManifests.Build(settings)));
     return 0;
@@ -59,9 +62,17 @@ var runCacheSize = new Option<string>("--cache-size") { Description = "Node cach
 var leaderElect = new Option<bool>("--leader-elect") { Description = "Reconcile only while holding the Lease warpdrive-operator-leader (needed with more than one replica).", DefaultValueFactory = _ => true };
 var resync = new Option<string>("--resync") { Description = "Re-reconcile every object this often even without changes (e.g. 10m).", DefaultValueFactory = _ => "10m" };
 var workers = new Option<int>("--workers") { Description = "Reconciles running at once.", DefaultValueFactory = _ => 2 };
-var run = new Command("run", "Run the reconcile loop against the cluster in the pod's service account or KUBECONFIG.")
+var controlPlaneDefaults = new ControlPlaneSettings();
+var controlPlaneAddr = new Option<string>("--control-plane-addr") { Description = "Listen address [host]:port of the embedded governance control plane; empty disables it (and node telemetry).", DefaultValueFactory = _ => controlPlaneDefaults.ListenAddress };
+var controlPlaneDatabase = new Option<string>("--control-plane-database") { Description = "sqlite:///path/file.db (one replica only) or postgres://user@host:port/db (any number of replicas).", DefaultValueFactory = _ => controlPlaneDefaults.Database };
+var controlPlanePasswordEnv = new Option<string?>("--control-plane-password-env") { Description = "Name of the environment variable holding the PostgreSQL password." };
+var controlPlaneAdmins = new Option<string>("--control-plane-admins") { Description = "Comma-separated extra admins besides group warpdrive:admins: user:NAME, group:NAME or NAME (either).", DefaultValueFactory = _ => "" };
+var controlPlaneReaders = new Option<string>("--control-plane-readers") { Description = "Comma-separated extra readers besides group warpdrive:readers: user:NAME, group:NAME or NAME (either).", DefaultValueFactory = _ => "" };
+var controlPlaneAudience = new Option<string>("--control-plane-audience") { Description = "Audience the bearer tokens must be minted for (TokenReview spec.audiences).", DefaultValueFactory = _ => controlPlaneDefaults.Audience };
+var run = new Command("run", "Run the reconcile loop (and the governance control plane) against the cluster in the pod's service account or KUBECONFIG.")
 {
     runNamespace, runCachePath, runCacheSize, leaderElect, resync, workers,
+    controlPlaneAddr, controlPlaneDatabase, controlPlanePasswordEnv, controlPlaneAdmins, controlPlaneReaders, controlPlaneAudience,
 };
 run.SetAction(async (parsed, cancellationToken) =>
 {
@@ -69,6 +80,25 @@ run.SetAction(async (parsed, cancellationToken) =>
     {
         Console.Error.WriteLine("warpdrive-operator: --resync must be a duration like 10m and --workers at least 1");
         return 2;
+    }
+
+    ControlPlaneSettings? controlPlane = null;
+    if (parsed.GetValue(controlPlaneAddr) is { Length: > 0 } listen)
+    {
+        controlPlane = new ControlPlaneSettings
+        {
+            ListenAddress = listen,
+            Database = parsed.GetValue(controlPlaneDatabase)!,
+            PasswordEnvironmentVariable = parsed.GetValue(controlPlanePasswordEnv),
+            Admins = SplitList(parsed.GetValue(controlPlaneAdmins)),
+            Readers = SplitList(parsed.GetValue(controlPlaneReaders)),
+            Audience = parsed.GetValue(controlPlaneAudience)!,
+        };
+        if (controlPlane.Problem() is { } problem)
+        {
+            Console.Error.WriteLine($"warpdrive-operator: control plane: {problem}");
+            return 2;
+        }
     }
 
     using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o =>
@@ -83,10 +113,12 @@ run.SetAction(async (parsed, cancellationToken) =>
             Namespace = parsed.GetValue(runNamespace)!,
             CachePath = parsed.GetValue(runCachePath)!,
             CacheMaxSize = parsed.GetValue(runCacheSize)!,
+            ControlPlaneEnabled = controlPlane is not null,
         },
         LeaderElect = parsed.GetValue(leaderElect),
         Resync = resyncPeriod,
         Workers = parsed.GetValue(workers),
+        ControlPlane = controlPlane,
     };
     return await OperatorHost.RunAsync(settings, logging, cancellationToken);
 });
@@ -110,3 +142,6 @@ if (result.Errors.Count > 0)
 }
 
 return await result.InvokeAsync();
+
+static List<string> SplitList(string? text) =>
+    (text ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();

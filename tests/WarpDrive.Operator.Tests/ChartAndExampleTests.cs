@@ -66,16 +66,20 @@ public sealed partial class ChartAndExampleTests
         });
     }
 
-    [Test]
-    public void Chart_rbac_grants_exactly_what_the_operator_declares()
+    [TestCase(true)]
+    [TestCase(false)]
+    public void Chart_rbac_grants_exactly_what_the_operator_declares(bool controlPlane)
     {
-        var objects = KubernetesYaml.LoadAllFromString(HelmTemplateStandIn(File.ReadAllText(Chart("templates", "rbac.yaml"))), strict: true);
+        var objects = KubernetesYaml.LoadAllFromString(
+            HelmTemplateStandIn(File.ReadAllText(Chart("templates", "rbac.yaml")), ("controlPlane.enabled", controlPlane)), strict: true);
         List<string> Rules<T>(string name, Func<T, IList<V1PolicyRule>> rules) where T : IMetadata<V1ObjectMeta> =>
             Flatten(rules(objects.OfType<T>().Single(o => o.Metadata.Name == name)));
+        var operatorClusterRules = controlPlane ? [.. Rbac.OperatorClusterRules(), .. Rbac.ControlPlaneClusterRules()] : Rbac.OperatorClusterRules();
 
         Assert.Multiple(() =>
         {
-            Assert.That(Rules<V1ClusterRole>("warpdrive-operator", r => r.Rules), Is.EqualTo(Flatten(Rbac.OperatorClusterRules())));
+            Assert.That(Rules<V1ClusterRole>("warpdrive-operator", r => r.Rules), Is.EqualTo(Flatten(operatorClusterRules)));
+            Assert.That(Rules<V1ClusterRole>("warpdrive-operator", r => r.Rules).Contains("authentication.k8s.io/tokenreviews:create"), Is.EqualTo(controlPlane));
             Assert.That(Rules<V1Role>("warpdrive-operator", r => r.Rules), Is.EqualTo(Flatten(Rbac.OperatorNamespaceRules())));
             Assert.That(Rules<V1ClusterRole>("warpdrive-node", r => r.Rules), Is.EqualTo(Flatten(Rbac.NodeClusterRules())));
             Assert.That(Rules<V1Role>("warpdrive-node", r => r.Rules), Is.EqualTo(Flatten(Rbac.NodeNamespaceRules())));
@@ -137,17 +141,97 @@ public sealed partial class ChartAndExampleTests
         Assert.That(csi.VolumeAttributes.Keys, Is.EquivalentTo(new[] { "source", "subPath" }));
     }
 
-    /// <summary>
-    /// Test stand-in for <c>helm template</c> (no helm package in Debian): fills in <c>.Release.Namespace</c> and drops
-    /// the common-labels include. Anything else left in <c>{{ }}</c> fails the test, so it cannot silently pass.
-    /// </summary>
-    private static string HelmTemplateStandIn(string template)
+    [Test]
+    public void Chart_node_daemonset_projects_the_same_control_plane_token_as_the_manifests()
     {
+        var template = File.ReadAllText(Chart("templates", "node-daemonset.yaml"));
+        var blocks = ControlPlaneBlocks().Matches(template).Select(m => HelmTemplateStandIn(Dedent(m.Groups[1].Value))).ToList();
+        Assert.That(blocks, Has.Count.EqualTo(2), "one volume mount and one volume, each under if .Values.controlPlane.enabled");
+        var mount = KubernetesYaml.Deserialize<List<V1VolumeMount>>(blocks[0], strict: true).Single();
+        var volume = KubernetesYaml.Deserialize<List<V1Volume>>(blocks[1], strict: true).Single();
+
+        var manifests = InstallManifests.NodeDaemonSet(new InstallSettings()).Spec.Template.Spec;
+        var expectedVolume = manifests.Volumes.Single(v => v.Name == InstallManifests.ControlPlaneTokenVolumeName);
+        var expectedMount = manifests.Containers.Single(c => c.Name == "agent").VolumeMounts.Single(m => m.Name == InstallManifests.ControlPlaneTokenVolumeName);
+        Assert.Multiple(() =>
+        {
+            Assert.That(KubernetesYaml.Serialize(volume), Is.EqualTo(KubernetesYaml.Serialize(expectedVolume)));
+            Assert.That(KubernetesYaml.Serialize(mount), Is.EqualTo(KubernetesYaml.Serialize(expectedMount)));
+            Assert.That(volume.Projected.Sources.Single().ServiceAccountToken.Audience, Is.EqualTo("warpdrive-control-plane"));
+            Assert.That(mount.MountPath + "/token", Is.EqualTo(new OperatorOptions().ControlPlaneTokenFile));
+        });
+    }
+
+    [Test]
+    public void Chart_defaults_run_one_operator_replica_with_the_control_plane_on_persistent_sqlite()
+    {
+        var values = ValuesYaml();
+        Assert.Multiple(() =>
+        {
+            Assert.That(Value(values, "controlPlane.enabled"), Is.EqualTo("true"));
+            Assert.That(Value(values, "controlPlane.database"), Does.StartWith("sqlite:///"));
+            Assert.That(Value(values, "operator.replicas"), Is.EqualTo("1"), "the template refuses SQLite with more replicas");
+            Assert.That(Value(values, "controlPlane.persistence.enabled"), Is.EqualTo("true"));
+            Assert.That(Value(values, "controlPlane.audience"), Is.EqualTo(WarpDrive.Operator.Governance.TokenReviewSettings.DefaultAudience));
+        });
+    }
+
+    /// <summary>
+    /// Test stand-in for <c>helm template</c> (no helm package in Debian): fills in <c>.Release.Namespace</c> and
+    /// <c>{{ .Values.a.b [| quote] }}</c> from values.yaml, keeps or drops line-level <c>{{- if .Values.a.b }}</c> …
+    /// <c>{{- end }}</c> blocks (values from <paramref name="overrides"/> first), and drops the common-labels include.
+    /// Anything else left in <c>{{ }}</c> fails the test, so it cannot silently pass.
+    /// </summary>
+    private static string HelmTemplateStandIn(string template, params (string Path, bool Value)[] overrides)
+    {
+        var values = ValuesYaml();
+        bool Condition(string path) => overrides.Any(o => o.Path == path) ? overrides.First(o => o.Path == path).Value : Value(values, path) == "true";
+
         var text = LabelsInclude().Replace(template, "");
+        text = IfBlock().Replace(text, m => Condition(m.Groups[1].Value) ? m.Groups[2].Value : "");
         text = text.Replace("{{ .Release.Namespace }}", "release-ns", StringComparison.Ordinal);
-        Assert.That(text, Does.Not.Contain("{{"), "the stand-in only knows .Release.Namespace and the labels include");
+        text = ValueExpression().Replace(text, m =>
+        {
+            var value = Value(values, m.Groups[1].Value);
+            return m.Groups[2].Success ? "\"" + value + "\"" : value;
+        });
+        Assert.That(text, Does.Not.Contain("{{"), "the stand-in only knows .Release.Namespace, .Values paths, if blocks and the labels include");
         return text;
     }
+
+    private static YamlMappingNode ValuesYaml()
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(File.ReadAllText(Chart("values.yaml"))));
+        return (YamlMappingNode)stream.Documents[0].RootNode;
+    }
+
+    private static string Value(YamlMappingNode values, string path)
+    {
+        YamlNode node = values;
+        foreach (var key in path.Split('.'))
+        {
+            node = ((YamlMappingNode)node).Children[new YamlScalarNode(key)];
+        }
+
+        return ((YamlScalarNode)node).Value!;
+    }
+
+    private static string Dedent(string block)
+    {
+        var lines = block.Split('\n').Where(l => l.Trim().Length > 0).ToList();
+        var indent = lines.Min(l => l.Length - l.TrimStart().Length);
+        return string.Join('\n', lines.Select(l => l[indent..])) + "\n";
+    }
+
+    [GeneratedRegex(@"^[ \t]*\{\{- if \.Values\.([\w.]+) \}\}\r?\n(.*?)^[ \t]*\{\{- end \}\}\r?\n?", RegexOptions.Multiline | RegexOptions.Singleline)]
+    private static partial Regex IfBlock();
+
+    [GeneratedRegex(@"^[ \t]*\{\{- if \.Values\.controlPlane\.enabled \}\}\r?\n(.*?)^[ \t]*\{\{- end \}\}", RegexOptions.Multiline | RegexOptions.Singleline)]
+    private static partial Regex ControlPlaneBlocks();
+
+    [GeneratedRegex(@"\{\{ \.Values\.([\w.]+)( \| quote)? \}\}")]
+    private static partial Regex ValueExpression();
 
     private static List<string> Flatten(IEnumerable<V1PolicyRule> rules) =>
         rules.SelectMany(r => r.ApiGroups.SelectMany(g => r.Resources.SelectMany(res => r.Verbs.Select(v => $"{g}/{res}:{v}")))).Order().ToList();

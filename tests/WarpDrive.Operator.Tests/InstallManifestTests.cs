@@ -60,6 +60,8 @@ public sealed class InstallManifestTests
             "Role/warpdrive-node",
             "RoleBinding/warpdrive-node",
             "CSIDriver/csi.warpdrive.io",
+            "PersistentVolumeClaim/warpdrive-control-plane",
+            "Service/warpdrive-control-plane",
             "Deployment/warpdrive-operator",
             "DaemonSet/warpdrive-node",
         }));
@@ -174,6 +176,67 @@ public sealed class InstallManifestTests
             Assert.That(pod.SecurityContext.RunAsNonRoot, Is.True);
             Assert.That(container.SecurityContext.AllowPrivilegeEscalation, Is.False);
             Assert.That(container.Args, Does.Contain("wd-test"));
+        });
+    }
+
+    [Test]
+    public void Operator_may_create_token_reviews_and_nothing_else_of_authentication()
+    {
+        var cluster = Grants(Single<V1ClusterRole>("warpdrive-operator").Rules);
+        Assert.That(cluster.Where(g => g.StartsWith("authentication.k8s.io/", StringComparison.Ordinal)),
+            Is.EqualTo(new[] { "authentication.k8s.io/tokenreviews:create" }));
+    }
+
+    [Test]
+    public void Node_agent_gets_a_projected_token_for_the_control_plane_audience_only()
+    {
+        var spec = Single<V1DaemonSet>("warpdrive-node").Spec.Template.Spec;
+        var projection = spec.Volumes.Single(v => v.Name == "control-plane-token").Projected.Sources.Single().ServiceAccountToken;
+        var mount = spec.Containers.Single(c => c.Name == "agent").VolumeMounts.Single(m => m.Name == "control-plane-token");
+        Assert.Multiple(() =>
+        {
+            Assert.That(projection.Audience, Is.EqualTo("warpdrive-control-plane"));
+            Assert.That(projection.ExpirationSeconds, Is.EqualTo(3600));
+            Assert.That(mount.MountPath + "/" + projection.Path, Is.EqualTo("/var/run/secrets/warpdrive/control-plane/token"));
+            Assert.That(mount.ReadOnlyProperty, Is.True);
+        });
+    }
+
+    [Test]
+    public void Control_plane_service_reaches_the_single_operator_pod_on_persistent_sqlite()
+    {
+        var service = Single<V1Service>("warpdrive-control-plane");
+        var deployment = Single<V1Deployment>("warpdrive-operator");
+        var pod = deployment.Spec.Template;
+        var container = pod.Spec.Containers.Single();
+        var args = container.Args.ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(service.Spec.Selector, Is.EquivalentTo(pod.Metadata.Labels));
+            Assert.That(service.Spec.Ports.Single().Port, Is.EqualTo(8090));
+            Assert.That(container.Ports.Select(p => p.Name), Does.Contain(service.Spec.Ports.Single().TargetPort.Value));
+            Assert.That(args[args.IndexOf("--control-plane-addr") + 1], Is.EqualTo(":8090"));
+            Assert.That(args[args.IndexOf("--control-plane-database") + 1], Is.EqualTo("sqlite:///var/lib/warpdrive-control-plane/control-plane.db"));
+            Assert.That(container.VolumeMounts.Single().MountPath, Is.EqualTo("/var/lib/warpdrive-control-plane"));
+            Assert.That(pod.Spec.Volumes.Single().PersistentVolumeClaim.ClaimName, Is.EqualTo(Single<V1PersistentVolumeClaim>("warpdrive-control-plane").Metadata.Name));
+            Assert.That(deployment.Spec.Replicas, Is.EqualTo(1), "SQLite: one replica");
+            Assert.That(deployment.Spec.Strategy.Type, Is.EqualTo("Recreate"));
+        });
+    }
+
+    [Test]
+    public void Without_the_control_plane_there_is_no_token_review_grant_service_or_token_and_two_replicas()
+    {
+        var all = InstallManifests.Build(new InstallSettings { ControlPlane = false });
+        var rules = Grants(all.OfType<V1ClusterRole>().Single(r => r.Metadata.Name == "warpdrive-operator").Rules);
+        var deployment = all.OfType<V1Deployment>().Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That(rules, Does.Not.Contain("authentication.k8s.io/tokenreviews:create"));
+            Assert.That(all.OfType<V1Service>(), Is.Empty);
+            Assert.That(all.OfType<V1DaemonSet>().Single().Spec.Template.Spec.Volumes.Select(v => v.Name), Does.Not.Contain("control-plane-token"));
+            Assert.That(deployment.Spec.Replicas, Is.EqualTo(2));
+            Assert.That(deployment.Spec.Template.Spec.Containers.Single().Args, Does.Contain("--control-plane-addr").And.Contain(""));
         });
     }
 

@@ -48,6 +48,35 @@ public sealed class NodeConfigRenderingTests
     }
 
     [Test]
+    public void With_the_control_plane_every_node_sends_rolled_up_telemetry_to_its_service_with_the_projected_token()
+    {
+        var options = Options with { Namespace = "wd-ns", ControlPlaneEnabled = true };
+        var rendering = new NodeConfigRenderer(options).Render(Fixtures.Node("gpu-1"), [Fixtures.Local("team-a", "imagenet")], SecretKeyIndex.Empty);
+        var telemetry = Load(rendering).Telemetry;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(telemetry.Enabled, Is.True);
+            Assert.That(telemetry.Sink, Is.EqualTo(TelemetrySinks.Http));
+            Assert.That(telemetry.HttpUrl, Is.EqualTo("http://warpdrive-control-plane.wd-ns.svc:8090"));
+            Assert.That(telemetry.TokenFile, Is.EqualTo("/var/run/secrets/warpdrive/control-plane/token"));
+            Assert.That(telemetry.Rollup, Is.True);
+            Assert.That(rendering.Included, Is.EqualTo(new[] { "team-a/imagenet" }));
+        });
+    }
+
+    [Test]
+    public void Without_the_control_plane_node_configs_have_no_telemetry()
+    {
+        var rendering = renderer.Render(Fixtures.Node("gpu-1"), [Fixtures.Local("team-a", "imagenet")], SecretKeyIndex.Empty);
+        Assert.Multiple(() =>
+        {
+            Assert.That(rendering.ConfigYaml, Does.Not.Contain("telemetry"));
+            Assert.That(Load(rendering).Telemetry.Enabled, Is.False);
+        });
+    }
+
+    [Test]
     public void Node_selected_by_no_source_gets_a_valid_config_with_no_backends()
     {
         var rendering = renderer.Render(Fixtures.Node("cpu-1", ("pool", "cpu")),

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using k8s;
 using Microsoft.Extensions.Logging;
+using WarpDrive.Operator.Governance;
 using WarpDrive.Operator.Kube;
 using WarpDrive.Operator.Rendering;
 
@@ -17,6 +18,9 @@ public sealed record RunSettings
     public TimeSpan Resync { get; init; } = TimeSpan.FromMinutes(10);
 
     public int Workers { get; init; } = 2;
+
+    /// <summary>The embedded governance control plane; null when disabled (<c>--control-plane-addr ""</c>).</summary>
+    public ControlPlaneSettings? ControlPlane { get; init; }
 
     /// <summary>This replica's name in the Lease and in events: the pod name in a cluster.</summary>
     public string Identity { get; init; } = Environment.GetEnvironmentVariable("POD_NAME") is { Length: > 0 } pod
@@ -47,6 +51,28 @@ public static class OperatorHost
         }
 
         using var client = new Kubernetes(config);
+
+        // Before the loop and on every replica (not only the leader): the Service sends to any ready pod.
+        EmbeddedControlPlane? controlPlane = null;
+        if (settings.ControlPlane is { } controlPlaneSettings)
+        {
+            try
+            {
+                controlPlane = await EmbeddedControlPlane.StartAsync(controlPlaneSettings, settings.Options.Namespace, client, logging, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return 0;
+            }
+            catch (Exception error)
+            {
+                // Messages of the store and Kestrel name the database redacted and the address, never a password.
+                logger.LogError("the control plane did not start: {Type}: {Message}", error.GetType().Name, error.Message);
+                return 1;
+            }
+        }
+
+        await using var controlPlaneLifetime = controlPlane;
 
         var options = settings.Options;
         var time = TimeProvider.System;

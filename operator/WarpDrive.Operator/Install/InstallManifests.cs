@@ -1,4 +1,5 @@
 using k8s.Models;
+using WarpDrive.Operator.Governance;
 using WarpDrive.Operator.Rendering;
 using WarpDrive.Operator.Resources;
 
@@ -20,11 +21,21 @@ public sealed record InstallSettings
 
     public string CacheSize { get; init; } = "50GB";
 
+    /// <summary>
+    /// The governance control plane inside the operator, on SQLite in a PersistentVolumeClaim: one operator replica
+    /// (each replica would keep its own database) with the Recreate strategy (a ReadWriteOnce volume moves with it).
+    /// For PostgreSQL and several replicas use the Helm chart.
+    /// </summary>
+    public bool ControlPlane { get; init; } = true;
+
+    public string ControlPlaneStorage { get; init; } = "1Gi";
+
     public OperatorOptions OperatorOptions => new()
     {
         Namespace = Namespace,
         CachePath = CachePath,
         CacheMaxSize = CacheSize,
+        ControlPlaneEnabled = ControlPlane,
     };
 }
 
@@ -55,13 +66,49 @@ public static class InstallManifests
         });
         objects.Add(ServiceAccount(Rbac.OperatorName, ns));
         objects.Add(ServiceAccount(Rbac.NodeName, ns));
-        objects.AddRange(RoleAndBindings(Rbac.OperatorName, ns, Rbac.OperatorClusterRules(), Rbac.OperatorNamespaceRules()));
+        var operatorClusterRules = settings.ControlPlane ? [.. Rbac.OperatorClusterRules(), .. Rbac.ControlPlaneClusterRules()] : Rbac.OperatorClusterRules();
+        objects.AddRange(RoleAndBindings(Rbac.OperatorName, ns, operatorClusterRules, Rbac.OperatorNamespaceRules()));
         objects.AddRange(RoleAndBindings(Rbac.NodeName, ns, Rbac.NodeClusterRules(), Rbac.NodeNamespaceRules()));
         objects.Add(CsiDriver());
+        if (settings.ControlPlane)
+        {
+            objects.Add(ControlPlaneClaim(settings));
+            objects.Add(ControlPlaneService(settings));
+        }
+
         objects.Add(OperatorDeployment(settings));
         objects.Add(NodeDaemonSet(settings));
         return objects;
     }
+
+    public const string ControlPlaneDataDir = "/var/lib/warpdrive-control-plane";
+    public const string ControlPlanePortName = "control-plane";
+
+    /// <summary>The node agents' endpoint: every operator pod (each serves the API), port 8090.</summary>
+    public static V1Service ControlPlaneService(InstallSettings settings) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "Service",
+        Metadata = new V1ObjectMeta { Name = ControlPlaneSettings.ServiceName, NamespaceProperty = settings.Namespace, Labels = Labels("control-plane") },
+        Spec = new V1ServiceSpec
+        {
+            Selector = Labels("operator"),
+            Ports = [new V1ServicePort { Name = "http", Port = ControlPlaneSettings.ServicePort, TargetPort = ControlPlanePortName, Protocol = "TCP" }],
+        },
+    };
+
+    /// <summary>The SQLite database's volume: teams and quotas are configuration and must survive a restart.</summary>
+    public static V1PersistentVolumeClaim ControlPlaneClaim(InstallSettings settings) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "PersistentVolumeClaim",
+        Metadata = new V1ObjectMeta { Name = ControlPlaneSettings.ServiceName, NamespaceProperty = settings.Namespace, Labels = Labels("control-plane") },
+        Spec = new V1PersistentVolumeClaimSpec
+        {
+            AccessModes = ["ReadWriteOnce"],
+            Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new(settings.ControlPlaneStorage) } },
+        },
+    };
 
     public static V1CSIDriver CsiDriver() => new()
     {
@@ -90,8 +137,11 @@ public static class InstallManifests
             Metadata = new V1ObjectMeta { Name = Rbac.OperatorName, NamespaceProperty = settings.Namespace, Labels = labels },
             Spec = new V1DeploymentSpec
             {
-                // Two replicas, one leader (Lease), so a node drain does not stop reconciliation.
-                Replicas = 2,
+                // Two replicas, one leader (Lease), so a node drain does not stop reconciliation. With the control
+                // plane on SQLite only one: each replica would serve its own database behind one Service.
+                Replicas = settings.ControlPlane ? 1 : 2,
+                // The ReadWriteOnce volume can only follow the pod once the old pod has let go of it.
+                Strategy = settings.ControlPlane ? new V1DeploymentStrategy { Type = "Recreate" } : null,
                 Selector = new V1LabelSelector { MatchLabels = labels },
                 Template = new V1PodTemplateSpec
                 {
@@ -103,8 +153,13 @@ public static class InstallManifests
                         {
                             RunAsNonRoot = true,
                             RunAsUser = 65532,
+                            // The control plane's volume is writable by the operator's user.
+                            FsGroup = settings.ControlPlane ? 65532 : null,
                             SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
                         },
+                        Volumes = settings.ControlPlane
+                            ? [new V1Volume { Name = "control-plane-data", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = ControlPlaneSettings.ServiceName } }]
+                            : null,
                         Containers =
                         [
                             new V1Container
@@ -117,7 +172,15 @@ public static class InstallManifests
                                     "--namespace", settings.Namespace,
                                     "--cache-path", settings.CachePath,
                                     "--cache-size", settings.CacheSize,
+                                    .. settings.ControlPlane
+                                        ? new[] { "--control-plane-addr", ":8090", "--control-plane-database", $"sqlite://{ControlPlaneDataDir}/control-plane.db" }
+                                        : ["--control-plane-addr", ""],
                                 ],
+                                Ports = settings.ControlPlane ? [new V1ContainerPort { Name = ControlPlanePortName, ContainerPort = 8090 }] : null,
+                                ReadinessProbe = settings.ControlPlane
+                                    ? new V1Probe { HttpGet = new V1HTTPGetAction { Path = "/healthz", Port = ControlPlanePortName }, PeriodSeconds = 10 }
+                                    : null,
+                                VolumeMounts = settings.ControlPlane ? [new V1VolumeMount { Name = "control-plane-data", MountPath = ControlPlaneDataDir }] : null,
                                 Env =
                                 [
                                     FieldEnv("POD_NAME", "metadata.name"),
@@ -173,6 +236,7 @@ public static class InstallManifests
                             HostPath("registration-dir", KubeletDir + "/plugins_registry", "Directory"),
                             HostPath("state-dir", options.StateDir, "DirectoryOrCreate"),
                             HostPath("cache-dir", options.CachePath, "DirectoryOrCreate"),
+                            .. ControlPlaneTokenVolume(settings),
                             new V1Volume
                             {
                                 Name = "credentials",
@@ -229,8 +293,45 @@ public static class InstallManifests
             new V1VolumeMount { Name = "state-dir", MountPath = options.StateDir, MountPropagation = "Bidirectional" },
             new V1VolumeMount { Name = "cache-dir", MountPath = options.CachePath },
             new V1VolumeMount { Name = "credentials", MountPath = options.SecretsDir, ReadOnlyProperty = true },
+            .. settings.ControlPlane
+                ? [new V1VolumeMount { Name = ControlPlaneTokenVolumeName, MountPath = options.ControlPlaneTokenDir, ReadOnlyProperty = true }]
+                : Array.Empty<V1VolumeMount>(),
         ],
     };
+
+    public const string ControlPlaneTokenVolumeName = "control-plane-token";
+
+    /// <summary>
+    /// The agent's identity towards the control plane: its service account's token for audience
+    /// warpdrive-control-plane only (useless against the API server), valid one hour and rotated by the kubelet.
+    /// </summary>
+    private static IEnumerable<V1Volume> ControlPlaneTokenVolume(InstallSettings settings)
+    {
+        if (!settings.ControlPlane)
+        {
+            yield break;
+        }
+
+        yield return new V1Volume
+        {
+            Name = ControlPlaneTokenVolumeName,
+            Projected = new V1ProjectedVolumeSource
+            {
+                Sources =
+                [
+                    new V1VolumeProjection
+                    {
+                        ServiceAccountToken = new V1ServiceAccountTokenProjection
+                        {
+                            Audience = TokenReviewSettings.DefaultAudience,
+                            ExpirationSeconds = 3600,
+                            Path = "token",
+                        },
+                    },
+                ],
+            },
+        };
+    }
 
     private static V1Container Registrar(InstallSettings settings) => new()
     {

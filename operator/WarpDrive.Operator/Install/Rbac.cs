@@ -39,6 +39,14 @@ public static class Rbac
         Rule("", ["pods"], ["list"]),
     ];
 
+    /// <summary>Cluster-wide, only while the embedded governance control plane is enabled.</summary>
+    public static List<V1PolicyRule> ControlPlaneClusterRules() =>
+    [
+        // TokenReview of the control plane's bearer tokens (Governance/TokenReviewValidator.cs). Create is the only
+        // verb the API has; it reveals who a presented token belongs to and nothing else.
+        Rule("authentication.k8s.io", ["tokenreviews"], ["create"]),
+    ];
+
     /// <summary>In the operator's namespace only.</summary>
     public static List<V1PolicyRule> OperatorNamespaceRules() =>
     [

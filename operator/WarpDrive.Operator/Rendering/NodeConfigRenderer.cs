@@ -76,19 +76,37 @@ public sealed class NodeConfigRenderer(OperatorOptions options)
             rejected);
     }
 
-    private Dictionary<string, object> Document(IEnumerable<Dictionary<string, object>> backends) => new()
+    private Dictionary<string, object> Document(IEnumerable<Dictionary<string, object>> backends)
     {
-        ["mount_point"] = options.MountPoint,
-        // Pods read the tree as whatever user they run as.
-        ["allow_other"] = true,
-        ["cache"] = new Dictionary<string, object>
+        var document = new Dictionary<string, object>
         {
-            ["path"] = options.CachePath,
-            ["max_size"] = options.CacheMaxSize,
-            ["block_size"] = options.CacheBlockSize,
-        },
-        ["backends"] = backends.ToList(),
-    };
+            ["mount_point"] = options.MountPoint,
+            // Pods read the tree as whatever user they run as.
+            ["allow_other"] = true,
+            ["cache"] = new Dictionary<string, object>
+            {
+                ["path"] = options.CachePath,
+                ["max_size"] = options.CacheMaxSize,
+                ["block_size"] = options.CacheBlockSize,
+            },
+            ["backends"] = backends.ToList(),
+        };
+        if (options.ControlPlaneEnabled)
+        {
+            document["telemetry"] = new Dictionary<string, object>
+            {
+                ["enabled"] = true,
+                ["sink"] = "http",
+                ["http_url"] = options.ControlPlaneUrl,
+                // The projected token of the node's service account, audience warpdrive-control-plane (TokenReview).
+                ["token_file"] = options.ControlPlaneTokenFile,
+                // Per-minute sums on the node: one event per (user, path, op) instead of one per read.
+                ["rollup"] = true,
+            };
+        }
+
+        return document;
+    }
 
     private Dictionary<string, object> Backend(WarpDataSource source, SecretKeyIndex secretKeys)
     {

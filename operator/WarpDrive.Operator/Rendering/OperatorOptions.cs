@@ -28,4 +28,19 @@ public sealed record OperatorOptions
 
     /// <summary>The one Secret in <see cref="Namespace"/> holding the credentials every node may need.</summary>
     public string CredentialsSecretName { get; init; } = "warpdrive-credentials";
+
+    /// <summary>
+    /// Whether the operator serves the governance control plane; then every node config sends access telemetry to it
+    /// (<see cref="ControlPlaneUrl"/>, authenticated with the projected token at <see cref="ControlPlaneTokenFile"/>).
+    /// </summary>
+    public bool ControlPlaneEnabled { get; init; }
+
+    /// <summary>The Service <c>warpdrive-control-plane</c> in <see cref="Namespace"/> (port 8090 whatever the listen port).</summary>
+    public string ControlPlaneUrl => $"http://warpdrive-control-plane.{Namespace}.svc:8090";
+
+    /// <summary>Directory of the node agent's projected service-account token for the control plane's audience.</summary>
+    public string ControlPlaneTokenDir { get; init; } = "/var/run/secrets/warpdrive/control-plane";
+
+    /// <summary>The token file itself: the kubelet rotates it in place and the agent re-reads it for every batch.</summary>
+    public string ControlPlaneTokenFile => ControlPlaneTokenDir + "/token";
 }
