@@ -4,7 +4,7 @@ using WarpDrive.ControlPlane.Store;
 namespace WarpDrive.ControlPlane.Tests;
 
 /// <summary>
-/// Fills a SQLite store the way the crawler and the node agents do (crawl pages of 10,000 objects over 4 backends,
+/// Fills a SQLite (or, with --postgres, a throwaway PostgreSQL) store the way the crawler and the node agents do (crawl pages of 10,000 objects over 4 backends,
 /// then access batches from 1,000 users over 90 days), and prints how long stale and usage answers take.
 /// A tool for the README's figures, not a test: nothing here asserts a time.
 /// </summary>
@@ -13,13 +13,17 @@ internal static class StoreBenchmark
     private const int Backends = 4;
     private const int Page = 10_000;
 
-    public static async Task RunAsync(long objects, string? file)
+    /// <param name="postgres">Run against a throwaway PostgreSQL cluster (<see cref="PostgresCluster"/>) instead of SQLite.</param>
+    public static async Task RunAsync(long objects, string? file, bool postgres)
     {
-        var scratch = file is null ? Directory.CreateTempSubdirectory("wd-cp-bench-").FullName : null;
-        var path = file ?? Path.Combine(scratch!, "bench.db");
+        var scratch = file is null && !postgres ? Directory.CreateTempSubdirectory("wd-cp-bench-").FullName : null;
+        var path = file ?? (scratch is null ? "" : Path.Combine(scratch, "bench.db"));
+        await using var cluster = postgres ? await PostgresCluster.StartAsync() : null;
         try
         {
-            await using var store = await SqlGovernanceStore.OpenAsync(DatabaseTarget.Parse($"sqlite://{path}"), null, CancellationToken.None);
+            var target = cluster is null ? DatabaseTarget.Parse($"sqlite://{path}") : DatabaseTarget.Parse(await cluster.CreateDatabaseAsync());
+            await using var store = await SqlGovernanceStore.OpenAsync(target, cluster?.Password, CancellationToken.None);
+            Console.WriteLine($"engine {store.Engine}, {objects:N0} objects");
             var random = new Random(42);
             var now = DateTimeOffset.UtcNow;
             var clock = Stopwatch.StartNew();
@@ -74,13 +78,33 @@ internal static class StoreBenchmark
                 await store.IngestAsync(events, null, CancellationToken.None);
             }
 
-            Console.WriteLine($"ingested {batches * perBatch:N0} access events in {clock.Elapsed.TotalSeconds:F1} s");
+            Console.WriteLine($"ingested {batches * perBatch:N0} access events in {clock.Elapsed.TotalSeconds:F1} s ({batches * perBatch / clock.Elapsed.TotalSeconds:N0}/s)");
+            clock.Restart();
             for (var t = 0; t < 50; t++)
             {
                 await store.SetTeamAsync($"team-{t:D2}", Enumerable.Range(t * 20, 20).Select(u => $"user-{u:D4}").ToList(), CancellationToken.None);
             }
 
+            Console.WriteLine($"50 teams of 20 users set (team_files rebuilt each time) in {clock.Elapsed.TotalSeconds:F1} s");
+            await Time("SetTeam x2: a user moves team-01 -> team-00 and back (two named teams rebuilt each)",
+                async () =>
+                {
+                    await store.SetTeamAsync("team-00", Enumerable.Range(0, 21).Select(u => $"user-{u:D4}").ToList(), CancellationToken.None);
+                    await store.SetTeamAsync("team-01", Enumerable.Range(20, 20).Select(u => $"user-{u:D4}").ToList(), CancellationToken.None);
+                    return 0;
+                });
+            await Time("SetTeam x2: a user drops to (none) and back (the way back rescans user_files for (none))",
+                async () =>
+                {
+                    await store.SetTeamAsync("team-00", Enumerable.Range(1, 19).Select(u => $"user-{u:D4}").ToList(), CancellationToken.None);
+                    await store.SetTeamAsync("team-00", Enumerable.Range(0, 20).Select(u => $"user-{u:D4}").ToList(), CancellationToken.None);
+                    return 0;
+                });
             await Time("stale days=90, first page of 100", () => store.StaleAsync(now.AddDays(-90), 0, null, 100, null, CancellationToken.None));
+            await Time("stale days=90 backend=backend-2, first page of 100",
+                () => store.StaleAsync(now.AddDays(-90), 0, "backend-2", 100, null, CancellationToken.None));
+            await Time("stale days=90 min_size=512MiB, first page of 100",
+                () => store.StaleAsync(now.AddDays(-90), 512L << 20, null, 100, null, CancellationToken.None));
             await Time("stale days=90 backend=backend-2 min_size=512MiB, first page of 100",
                 () => store.StaleAsync(now.AddDays(-90), 512L << 20, "backend-2", 100, null, CancellationToken.None));
             await Time("stale days=90, 50th page of 1000 (keyset cursor)", async () =>
@@ -96,10 +120,15 @@ internal static class StoreBenchmark
                 return page;
             }, runs: 1);
             await Time("usage group_by=user, 30 days, first page of 100", () => store.UsageAsync("user", null, now.AddDays(-30), now, 100, null, CancellationToken.None));
-            await Time("usage group_by=team, 30 days, all 51 groups", () => store.UsageAsync("team", null, now.AddDays(-30), now, 1000, null, CancellationToken.None));
+            await Time("usage group_by=team, 30 days, all 50 groups", () => store.UsageAsync("team", null, now.AddDays(-30), now, 1000, null, CancellationToken.None));
             await Time("usage group_by=user backend=backend-1, 90 days", () => store.UsageAsync("user", "backend-1", now.AddDays(-90), now, 100, null, CancellationToken.None));
+            await Time("usage group_by=team backend=backend-1, 90 days, all 50 groups", () => store.UsageAsync("team", "backend-1", now.AddDays(-90), now, 1000, null, CancellationToken.None));
             await Time("growth, 30 days", () => store.GrowthAsync(null, now.AddDays(-30), 100, null, CancellationToken.None));
-            Console.WriteLine($"database file: {new FileInfo(path).Length / (1 << 20):N0} MiB (+ WAL)");
+            if (cluster is null)
+            {
+                var wal = new FileInfo(path + "-wal");
+                Console.WriteLine($"database file: {new FileInfo(path).Length / (1 << 20):N0} MiB (+ WAL {(wal.Exists ? wal.Length / (1 << 20) : 0):N0} MiB)");
+            }
         }
         finally
         {

@@ -9,7 +9,8 @@ namespace WarpDrive.ControlPlane.Store;
 /// </summary>
 internal static class SchemaMigrator
 {
-    public static async Task<int> MigrateAsync(IDatabaseEngine engine, CancellationToken cancellationToken)
+    /// <param name="targetVersion">Stop after this version (tests build databases as an older release left them).</param>
+    public static async Task<int> MigrateAsync(IDatabaseEngine engine, CancellationToken cancellationToken, int targetVersion = int.MaxValue)
     {
         await using var connection = await engine.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (var create = connection.Command("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)"))
@@ -18,7 +19,7 @@ internal static class SchemaMigrator
         }
 
         var current = 0;
-        foreach (var (version, script) in Scripts(engine.Name))
+        foreach (var (version, script) in Scripts(engine.Name).Where(s => s.Version <= targetVersion))
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             if (engine.MigrationLockSql.Length > 0)
