@@ -15,8 +15,11 @@ public sealed partial class BlockCache
         Corrupt,
     }
 
-    /// <summary>Fills <paramref name="destination"/> from block <paramref name="index"/> starting at <paramref name="offsetInBlock"/>.</summary>
-    internal async ValueTask ReadBlockAsync(IBackend backend, CachedObject cachedObject, long index, int offsetInBlock, Memory<byte> destination, CancellationToken cancellationToken)
+    /// <summary>
+    /// Fills <paramref name="destination"/> from block <paramref name="index"/> starting at <paramref name="offsetInBlock"/>.
+    /// True when the block was served from the cache without waiting on a fetch.
+    /// </summary>
+    internal async ValueTask<bool> ReadBlockAsync(IBackend backend, CachedObject cachedObject, long index, int offsetInBlock, Memory<byte> destination, CancellationToken cancellationToken)
     {
         var missed = false;
         for (var attempt = 0; ; attempt++)
@@ -38,7 +41,7 @@ public sealed partial class BlockCache
                     }
 
                     Touch(cachedObject, entry);
-                    return;
+                    return !missed;
                 }
 
                 if (outcome == ServeOutcome.Corrupt)
@@ -51,7 +54,7 @@ public sealed partial class BlockCache
             if (attempt >= 3)
             {
                 await ReadThroughAsync(backend, cachedObject, index, offsetInBlock, destination, cancellationToken);
-                return;
+                return false;
             }
 
             var fetch = GetOrStartFetch(backend, cachedObject, index, speculative: false, out _);
@@ -70,18 +73,28 @@ public sealed partial class BlockCache
             if (!stored && !fetch.IsPlaceholder)
             {
                 await ReadThroughAsync(backend, cachedObject, index, offsetInBlock, destination, cancellationToken);
-                return;
+                return false;
             }
         }
     }
 
-    /// <summary>Starts fetching a block unless it is present or already being fetched (multi-block reads).</summary>
-    internal void StartFetchIfMissing(IBackend backend, CachedObject cachedObject, long index)
+    /// <summary>
+    /// Starts fetching a block unless it is present or already being fetched (multi-block reads). True when the block
+    /// was not present: the read then waits on a fetch, even if that fetch is done by the time it looks.
+    /// </summary>
+    internal bool StartFetchIfMissing(IBackend backend, CachedObject cachedObject, long index)
     {
-        if (cachedObject.GetBlock(index) is null && !cachedObject.IsDeleted)
+        if (cachedObject.GetBlock(index) is not null)
+        {
+            return false;
+        }
+
+        if (!cachedObject.IsDeleted)
         {
             GetOrStartFetch(backend, cachedObject, index, speculative: false, out _);
         }
+
+        return true;
     }
 
     internal void SchedulePrefetch(IBackend backend, CachedObject cachedObject, long from, long count, PrefetchPriority priority)

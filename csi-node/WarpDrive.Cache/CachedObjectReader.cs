@@ -27,14 +27,17 @@ internal sealed class CachedObjectReader : IObjectReader
 
     public BackendEntry Version { get; }
 
-    public async ValueTask<int> ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    public async ValueTask<int> ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken) =>
+        (await ReadWithOutcomeAsync(offset, destination, cancellationToken)).Bytes;
+
+    public async ValueTask<ReadOutcome> ReadWithOutcomeAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         var size = _object.Size;
         if (offset >= size || destination.Length == 0)
         {
-            return 0;
+            return new ReadOutcome(0, FromCache: true);
         }
 
         var length = (int)Math.Min(destination.Length, size - offset);
@@ -54,9 +57,10 @@ internal sealed class CachedObjectReader : IObjectReader
         }
 
         // A read spanning several blocks starts all their fetches before waiting on the first.
+        var fromCache = true;
         for (var block = first + 1; block <= last; block++)
         {
-            _cache.StartFetchIfMissing(_backend, _object, block);
+            fromCache &= !_cache.StartFetchIfMissing(_backend, _object, block);
         }
 
         var done = 0;
@@ -66,11 +70,11 @@ internal sealed class CachedObjectReader : IObjectReader
             var from = Math.Max(offset, blockStart);
             var to = Math.Min(offset + length, blockStart + _object.BlockLength(block));
             var count = (int)(to - from);
-            await _cache.ReadBlockAsync(_backend, _object, block, (int)(from - blockStart), destination.Slice(done, count), cancellationToken);
+            fromCache &= await _cache.ReadBlockAsync(_backend, _object, block, (int)(from - blockStart), destination.Slice(done, count), cancellationToken);
             done += count;
         }
 
-        return length;
+        return new ReadOutcome(length, fromCache);
     }
 
     public void Dispose()

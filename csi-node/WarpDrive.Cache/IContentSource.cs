@@ -27,7 +27,25 @@ public interface IObjectReader : IDisposable
 
     /// <summary>Reads into <paramref name="destination"/> at <paramref name="offset"/>; short only at end of file.</summary>
     ValueTask<int> ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reads like <see cref="ReadAsync"/> and also says whether the node cache served the whole read (access
+    /// telemetry's cache_hit). A reader without a cache never does.
+    /// </summary>
+    ValueTask<ReadOutcome> ReadWithOutcomeAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        var read = ReadAsync(offset, destination, cancellationToken);
+        return read.IsCompletedSuccessfully ? new(new ReadOutcome(read.Result, FromCache: false)) : Await(read);
+
+        static async ValueTask<ReadOutcome> Await(ValueTask<int> pending) => new(await pending, FromCache: false);
+    }
 }
+
+/// <summary>
+/// What one read did: the bytes read, and whether every block of it was already in the node cache (no wait on a
+/// backend fetch by this read).
+/// </summary>
+public readonly record struct ReadOutcome(int Bytes, bool FromCache);
 
 /// <summary>
 /// A content source that can hand a fully cached object to the kernel as a plain file (FUSE passthrough):

@@ -25,4 +25,8 @@ public static class CsiDriver
     public const string PodNamespaceAttribute = "csi.storage.k8s.io/pod.namespace";
 
     public const string PodNameAttribute = "csi.storage.k8s.io/pod.name";
+
+    public const string PodUidAttribute = "csi.storage.k8s.io/pod.uid";
+
+    public const string ServiceAccountAttribute = "csi.storage.k8s.io/serviceAccount.name";
 }

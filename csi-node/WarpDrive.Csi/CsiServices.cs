@@ -7,15 +7,18 @@ namespace WarpDrive.Csi;
 /// <summary>Wires the CSI services into an ASP.NET Core gRPC host.</summary>
 public static class CsiServices
 {
-    /// <summary>Registers gRPC with the secret-stripping call log, and the plugin's own state.</summary>
-    public static IServiceCollection AddCsiPlugin(this IServiceCollection services, NodeIdentity identity, SourceMounts sources, IMounter mounter, IReadiness readiness)
+    /// <summary>
+    /// Registers gRPC with the secret-stripping call log, and the plugin's own state. <paramref name="publications"/>
+    /// is the host's, which also reads it (pods for access telemetry).
+    /// </summary>
+    public static IServiceCollection AddCsiPlugin(this IServiceCollection services, NodeIdentity identity, SourceMounts sources, IMounter mounter, IReadiness readiness, Publications publications)
     {
         services.AddGrpc(options => options.Interceptors.Add<CallLoggingInterceptor>());
         services.AddSingleton(identity);
         services.AddSingleton(sources);
         services.AddSingleton(mounter);
         services.AddSingleton(readiness);
-        services.AddSingleton<Publications>();
+        services.AddSingleton(publications);
         services.AddSingleton<VolumeLocks>();
         return services;
     }

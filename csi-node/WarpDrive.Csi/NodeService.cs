@@ -64,7 +64,7 @@ public sealed class NodeService(NodeIdentity identity, SourceMounts sources, Pub
             var bindSource = ResolveBindSource(root, volume);
             Directory.CreateDirectory(volume.TargetPath);
             mounter.BindMountReadOnly(bindSource, volume.TargetPath);
-            publications.Add(new Publication(volume.VolumeId, volume.Source, volume.TargetPath, bindSource));
+            publications.Add(new Publication(volume.VolumeId, volume.Source, volume.TargetPath, bindSource, volume.Pod));
             logger.LogInformation("published volume {VolumeId} (source {Source}{SubPath}) at {Target}", volume.VolumeId, volume.Source,
                 volume.SubPath.Length > 0 ? "/" + volume.SubPath : "", volume.TargetPath);
             return new NodePublishVolumeResponse();

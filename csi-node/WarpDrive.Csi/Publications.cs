@@ -1,7 +1,10 @@
 namespace WarpDrive.Csi;
 
-/// <summary>One published volume: which volume is bind-mounted at which target, from which source.</summary>
-public sealed record Publication(string VolumeId, string Source, string TargetPath, string BindSource);
+/// <summary>One published volume: which volume is bind-mounted at which target, from which source, for which pod.</summary>
+public sealed record Publication(string VolumeId, string Source, string TargetPath, string BindSource, PodInfo? Pod = null);
+
+/// <summary>A pod as kubelet describes it in NodePublishVolume's volume_context (podInfoOnMount).</summary>
+public sealed record PodInfo(string Uid, string Namespace, string Name, string ServiceAccount);
 
 /// <summary>
 /// The plugin's record of what it published, by target path. In memory only: after a plugin restart the
@@ -34,6 +37,26 @@ public sealed class Publications
         {
             _byTarget.Remove(targetPath);
         }
+    }
+
+    /// <summary>
+    /// The pod with this UID, if any of its volumes is published here. Access telemetry finds a caller's pod UID in
+    /// its cgroup and asks here, so a pod's reads are accounted to its namespace and service account with no API call.
+    /// </summary>
+    public PodInfo? FindPod(string podUid)
+    {
+        lock (_byTarget)
+        {
+            foreach (var publication in _byTarget.Values)
+            {
+                if (publication.Pod?.Uid == podUid)
+                {
+                    return publication.Pod;
+                }
+            }
+        }
+
+        return null;
     }
 
     public IReadOnlyList<Publication> All()

@@ -7,6 +7,9 @@ namespace WarpDrive.Csi;
 /// <summary>A NodePublishVolume request, validated: what to mount, for whom, where. Bad input is an RpcException.</summary>
 public sealed record VolumeRequest(string VolumeId, string Source, string SubPath, long? ReadaheadBytes, bool Ephemeral, string? PodNamespace, string TargetPath)
 {
+    /// <summary>The pod the volume is published for, when kubelet said (podInfoOnMount): for access telemetry.</summary>
+    public PodInfo? Pod { get; init; }
+
     public static VolumeRequest Parse(NodePublishVolumeRequest request)
     {
         if (string.IsNullOrEmpty(request.VolumeId))
@@ -53,8 +56,20 @@ public sealed record VolumeRequest(string VolumeId, string Source, string SubPat
         }
 
         context.TryGetValue(CsiDriver.PodNamespaceAttribute, out var podNamespace);
-        return new VolumeRequest(request.VolumeId, source, subPath, readahead, ephemeral, podNamespace, Path.TrimEndingDirectorySeparator(request.TargetPath));
+        return new VolumeRequest(request.VolumeId, source, subPath, readahead, ephemeral, podNamespace, Path.TrimEndingDirectorySeparator(request.TargetPath))
+        {
+            Pod = PodInfoOf(context, podNamespace),
+        };
     }
+
+    /// <summary>All four pod keys or none: a partial set (an old kubelet) names no pod rather than a wrong one.</summary>
+    private static PodInfo? PodInfoOf(Google.Protobuf.Collections.MapField<string, string> context, string? podNamespace) =>
+        context.TryGetValue(CsiDriver.PodUidAttribute, out var uid) && uid.Length > 0
+        && context.TryGetValue(CsiDriver.PodNameAttribute, out var name) && name.Length > 0
+        && context.TryGetValue(CsiDriver.ServiceAccountAttribute, out var account) && account.Length > 0
+        && podNamespace is { Length: > 0 }
+            ? new PodInfo(uid, podNamespace, name, account)
+            : null;
 
     /// <summary>
     /// Mount access only, and read-only: a reader mode, or any mode with readonly=true (the plugin never writes).

@@ -142,7 +142,9 @@ public sealed class WarpFileSystem : IFuseFileSystem
             state = new NodeState(entry, _time.GetTimestamp());
         }
 
-        return EntryFor(_inodes.Acquire(path, resolution, state));
+        var found = _inodes.Acquire(path, resolution, state);
+        RecordAccess(AccessOp.Stat, found, context, bytesRead: 0, started: 0); // sampled by the recorder
+        return EntryFor(found);
     }
 
     public void Forget(ulong nodeId, ulong lookups) => _inodes.Forget(nodeId, lookups);
@@ -222,7 +224,8 @@ public sealed class WarpFileSystem : IFuseFileSystem
             }
 
             Stats.CountPassthroughOpen();
-            RecordAccess(AccessOp.Open, inode, context, bytesRead: 0, started: 0);
+            // Reads of a passthrough open never reach us (the kernel reads the cached file): the open is the event.
+            RecordAccess(AccessOp.Open, inode, context, bytesRead: 0, started: 0, cacheHit: true);
             var handle = _files.Add(new FileHandle(inode, _content.Open(backend, version), passthrough: true, context));
             // The kernel refuses KEEP_CACHE with passthrough (EIO at open): reads go to the backing file's own page cache.
             return new FuseOpenReply(handle, FuseOpenFlags.Passthrough, backing.BackingId);
@@ -270,10 +273,10 @@ public sealed class WarpFileSystem : IFuseFileSystem
         var started = _recording ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
         try
         {
-            var read = await file.Reader.ReadAsync(offset, destination, cancellationToken);
-            Stats.CountRead(read);
-            RecordAccess(AccessOp.Read, file.Inode, file.Opener, read, started);
-            return read;
+            var read = await file.Reader.ReadWithOutcomeAsync(offset, destination, cancellationToken);
+            Stats.CountRead(read.Bytes);
+            RecordAccess(AccessOp.Read, file.Inode, file.Opener, read.Bytes, started, read.FromCache);
+            return read.Bytes;
         }
         catch (BackendException e) when (e.Kind == BackendErrorKind.Changed)
         {
@@ -316,6 +319,7 @@ public sealed class WarpFileSystem : IFuseFileSystem
             return error;
         }
 
+        RecordAccess(AccessOp.List, inode, context, bytesRead: 0, started: 0); // sampled by the recorder
         return new FuseOpenReply(_directories.Add(new DirectoryHandle(inode, listing!)), FuseOpenFlags.None);
     }
 
@@ -659,7 +663,7 @@ public sealed class WarpFileSystem : IFuseFileSystem
     /// Hands an access event to the recorder, which never blocks (a full queue drops and counts). The caller is
     /// resolved to a user or pod off this path, from the pid and uid.
     /// </summary>
-    private void RecordAccess(AccessOp op, Inode inode, FuseRequestContext caller, long bytesRead, long started)
+    private void RecordAccess(AccessOp op, Inode inode, FuseRequestContext caller, long bytesRead, long started, bool cacheHit = false)
     {
         if (!_recording || inode.Mount is not { } mount)
         {
@@ -674,6 +678,7 @@ public sealed class WarpFileSystem : IFuseFileSystem
             Path = inode.RelativePath,
             Op = op,
             BytesRead = bytesRead,
+            CacheHit = cacheHit,
             LatencyMs = started == 0 ? 0 : System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds,
             Count = 1,
             CallerPid = (int)caller.Pid,

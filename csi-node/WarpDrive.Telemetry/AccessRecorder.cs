@@ -88,6 +88,11 @@ public sealed class AccessRecorder : IAccessRecorder, IAsyncDisposable
             return;
         }
 
+        if (accessEvent.User is null)
+        {
+            _callers?.Observe(accessEvent.CallerPid); // before the pump can see the event
+        }
+
         if (_queue.Writer.TryWrite(accessEvent))
         {
             Interlocked.Increment(ref _accepted);

@@ -14,6 +14,45 @@ public sealed class ReadPathTests
     public async Task TearDown() => await _bed.DisposeAsync();
 
     [Test]
+    public async Task ReadOutcomeSaysWhetherTheCacheServedEveryBlockOfTheRead()
+    {
+        var data = _bed.WriteFile("three.bin", 3 * CacheTestBed.SmallBlock, seed: 11);
+        var cache = _bed.OpenCache(_bed.Options() with { ReadaheadBlocks = 0 });
+        var version = await _bed.StatAsync("three.bin");
+        using var reader = cache.Open(_bed.Backend, version);
+        var buffer = new byte[1000];
+
+        var cold = await reader.ReadWithOutcomeAsync(10, buffer, CancellationToken.None);
+        var warm = await reader.ReadWithOutcomeAsync(10, buffer, CancellationToken.None);
+        var spanning = new byte[2000];
+        var halfCold = await reader.ReadWithOutcomeAsync(CacheTestBed.SmallBlock - 1000, spanning, CancellationToken.None);
+        var halfColdAgain = await reader.ReadWithOutcomeAsync(CacheTestBed.SmallBlock - 1000, spanning, CancellationToken.None);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(cold, Is.EqualTo(new ReadOutcome(1000, FromCache: false)));
+            Assert.That(warm, Is.EqualTo(new ReadOutcome(1000, FromCache: true)));
+            Assert.That(buffer, Is.EqualTo(data.AsSpan(10, 1000).ToArray()));
+            Assert.That(halfCold, Is.EqualTo(new ReadOutcome(2000, FromCache: false)), "block 1 had to be fetched");
+            Assert.That(halfColdAgain, Is.EqualTo(new ReadOutcome(2000, FromCache: true)));
+            Assert.That(spanning, Is.EqualTo(data.AsSpan(CacheTestBed.SmallBlock - 1000, 2000).ToArray()));
+        });
+    }
+
+    [Test]
+    public async Task DirectReadsNeverCountAsCacheHits()
+    {
+        _bed.WriteFile("direct.bin", 5000, seed: 12);
+        var version = await _bed.StatAsync("direct.bin");
+        using var reader = new DirectContentSource().Open(_bed.Backend, version);
+
+        var first = await reader.ReadWithOutcomeAsync(0, new byte[5000], CancellationToken.None);
+        var second = await reader.ReadWithOutcomeAsync(0, new byte[5000], CancellationToken.None);
+
+        Assert.That(new[] { first, second }, Is.All.EqualTo(new ReadOutcome(5000, FromCache: false)));
+    }
+
+    [Test]
     public async Task ConcurrentReadersOfOneColdBlockCauseOneBackendRead()
     {
         var data = _bed.WriteFile("one.bin", CacheTestBed.SmallBlock, seed: 1);

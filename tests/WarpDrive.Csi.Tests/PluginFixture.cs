@@ -33,7 +33,8 @@ public sealed partial class PluginFixture : IAsyncDisposable
 
     public global::Csi.V1.Node.NodeClient Node { get; private set; } = null!;
 
-    public static async Task<PluginFixture> StartAsync(TimeSpan? grace = null)
+    /// <param name="settings">Extra top-level YAML of the node config (e.g. a telemetry section); {root} is the fixture's temp dir.</param>
+    public static async Task<PluginFixture> StartAsync(TimeSpan? grace = null, string settings = "")
     {
         var root = Directory.CreateTempSubdirectory("warpdrive-csi-").FullName;
         var fixture = new PluginFixture(root);
@@ -42,7 +43,7 @@ public sealed partial class PluginFixture : IAsyncDisposable
             fixture.WriteData("data-a", ("hello.txt", "hello from team a\n"), ("sub/deep.bin", null));
             fixture.WriteData("shared", ("readme.txt", "shared data\n"));
             Directory.CreateDirectory(Path.GetDirectoryName(fixture.ConfigPath)!);
-            fixture.WriteConfig(fixture.ConfigYaml());
+            fixture.WriteConfig(settings.Replace("{root}", root, StringComparison.Ordinal) + "\n" + fixture.ConfigYaml());
             await fixture.StartHostAsync(grace ?? TimeSpan.Zero);
             return fixture;
         }
@@ -145,6 +146,17 @@ public sealed partial class PluginFixture : IAsyncDisposable
             request.VolumeContext[CsiDriver.PodNamespaceAttribute] = podNamespace;
             request.VolumeContext[CsiDriver.PodNameAttribute] = "trainer-0";
         }
+
+        return request;
+    }
+
+    /// <summary>A publish request with every pod key kubelet sends when the CSIDriver has podInfoOnMount: true.</summary>
+    public static NodePublishVolumeRequest PublishForPod(string volumeId, string target, string source, string podNamespace, string podName, string podUid, string serviceAccount)
+    {
+        var request = Publish(volumeId, target, source, podNamespace);
+        request.VolumeContext[CsiDriver.PodNameAttribute] = podName;
+        request.VolumeContext[CsiDriver.PodUidAttribute] = podUid;
+        request.VolumeContext[CsiDriver.ServiceAccountAttribute] = serviceAccount;
 
         return request;
     }

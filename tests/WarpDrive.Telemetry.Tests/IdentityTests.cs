@@ -77,6 +77,25 @@ public sealed class IdentityTests
     }
 
     [Test]
+    public async Task ACallerObservedWhileRunningIsStillItsPodAfterItExits()
+    {
+        using var proc = new TempDirectory();
+        WriteCgroup(proc, 4100, $"0::/kubepods/burstable/pod{Uid}/c\n");
+        var pods = new PodResolverTestDouble(new Dictionary<string, PodIdentity> { [Uid] = new("ml-team", "trainer-0", "trainer") });
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var resolver = new CallerResolver(new PasswdUserNames(), pods, proc.Path, time);
+
+        resolver.Observe(4100);
+        Directory.Delete(Path.Combine(proc.Path, "4100"), recursive: true); // the process exits before the pump runs
+        var afterExit = await resolver.ResolveAsync(4100, 0, CancellationToken.None);
+        time.Advance(CallerResolver.PidTtl + TimeSpan.FromSeconds(1));
+        var afterTtl = await resolver.ResolveAsync(4100, 0, CancellationToken.None);
+
+        Assert.That(afterExit.ServiceAccount, Is.EqualTo("trainer"));
+        Assert.That(afterTtl, Is.EqualTo(new CallerIdentity("root")), "a pid is not trusted past its TTL (it may be reused)");
+    }
+
+    [Test]
     public async Task ThePumpFillsInTheCallerOfEventsRecordedWithAPid()
     {
         using var proc = new TempDirectory();

@@ -92,6 +92,9 @@ public sealed class FuseTree : IAsyncDisposable
         DirCacheEntries = config.Fuse.DirCacheEntries,
         DirCacheTtl = config.Fuse.DirCacheTtl,
         StatTtl = config.Cache.StatTtl,
+        // Access events name the node: in a DaemonSet NODE_NAME is spec.nodeName (also --node-id's default); the
+        // pod's own host name would be the pod's name.
+        NodeName = Environment.GetEnvironmentVariable("NODE_NAME") is { Length: > 0 } node ? node : Environment.MachineName,
         // One node-id state file per tree: ids are per mount, and two trees must not share one file.
         NodeIdStatePath = mountPoint == config.MountPoint
             ? Path.Combine(config.Cache.Path, "node-ids")

@@ -4,20 +4,21 @@ using WarpDrive.Backends;
 using WarpDrive.Cache;
 using WarpDrive.Config;
 using WarpDrive.Csi;
+using WarpDrive.Telemetry;
 
 namespace WarpDrive.Node.Hosting;
 
 /// <summary>
 /// The real <see cref="IMounter"/>: a data source becomes a <see cref="FuseTree"/> over the node's shared content
-/// source; bind mounts and unmounts are mount(2)/umount2(2) (<see cref="BindMounts"/>).
+/// source and access recorder; bind mounts and unmounts are mount(2)/umount2(2) (<see cref="BindMounts"/>).
 /// </summary>
-public sealed class KernelMounter(Func<NodeConfig> config, IContentSource content, ILoggerFactory loggers, Func<IBackend, IBackend>? wrap) : IMounter
+public sealed class KernelMounter(Func<NodeConfig> config, IContentSource content, IAccessRecorder access, ILoggerFactory loggers, Func<IBackend, IBackend>? wrap) : IMounter
 {
     private readonly ILogger _logger = loggers.CreateLogger<KernelMounter>();
 
     public async Task<IAsyncDisposable> MountSourceAsync(SourceMountRequest request, CancellationToken cancellationToken)
     {
-        var tree = await FuseTree.MountAsync(config(), [request.Backend], request.MountPoint, content, loggers, wrap).ConfigureAwait(false);
+        var tree = await FuseTree.MountAsync(config(), [request.Backend], request.MountPoint, content, loggers, wrap, access).ConfigureAwait(false);
         if (request.ReadaheadBytes is { } readahead)
         {
             SetReadahead(request.MountPoint, readahead);

@@ -7,6 +7,7 @@ using WarpDrive.Cache;
 using WarpDrive.Config;
 using WarpDrive.Csi;
 using WarpDrive.Node.Observability;
+using WarpDrive.Telemetry;
 
 namespace WarpDrive.Node.Hosting;
 
@@ -37,15 +38,17 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
 {
     private readonly WebApplication _grpc;
     private readonly IContentSource _content;
+    private readonly IAccessRecorder _access;
     private readonly NodeMetrics _metrics;
     private readonly ConfigWatcher _watcher;
     private readonly MetricsServer? _metricsServer;
     private int _contentClosed;
 
-    private PluginHost(WebApplication grpc, IContentSource content, NodeMetrics metrics, SourceMounts sources, ConfigWatcher watcher, MetricsServer? metricsServer, HealthReport health)
+    private PluginHost(WebApplication grpc, IContentSource content, IAccessRecorder access, NodeMetrics metrics, SourceMounts sources, ConfigWatcher watcher, MetricsServer? metricsServer, HealthReport health)
     {
         _grpc = grpc;
         _content = content;
+        _access = access;
         _metrics = metrics;
         Sources = sources;
         _watcher = watcher;
@@ -74,9 +77,12 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
 
         var content = ContentSources.Create(config.Cache, loggers);
         var metrics = new NodeMetrics(() => (content as BlockCache)?.Snapshot());
+        // Telemetry settings are read once: a changed sink takes a restart (a reload only changes data sources).
+        var publications = new Publications();
+        var access = TelemetryPipeline.Create(config.Telemetry, loggers, new PublishedPodResolver(publications));
         SourceMounts? sources = null;
         KernelMounter mounter = null!;
-        mounter = new KernelMounter(() => sources!.Config, content, loggers, backend => new InstrumentedBackend(backend, metrics));
+        mounter = new KernelMounter(() => sources!.Config, content, access, loggers, backend => new InstrumentedBackend(backend, metrics));
         sources = new SourceMounts(mounter, config, mountsDirectory, options.ReleaseGrace, loggers.CreateLogger<SourceMounts>());
 
         PluginHost? host = null;
@@ -88,8 +94,8 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
         var watcher = new ConfigWatcher(options.ConfigPath, options.ReloadDebounce, sources.ApplyConfig, loggers.CreateLogger<ConfigWatcher>());
 
         var readiness = new DeferredReadiness();
-        var grpc = BuildGrpcServer(options, sources, mounter, readiness, loggers);
-        host = new PluginHost(grpc, content, metrics, sources, watcher, metricsServer, health);
+        var grpc = BuildGrpcServer(options, sources, mounter, readiness, publications, loggers);
+        host = new PluginHost(grpc, content, access, metrics, sources, watcher, metricsServer, health);
         readiness.Host = host;
         await grpc.StartAsync().ConfigureAwait(false);
         logger.LogInformation("CSI node plugin {Name} {Version} serving node {NodeId} on unix://{Socket}", CsiDriver.Name, IdentityService.Version, options.NodeId, options.SocketPath);
@@ -121,6 +127,11 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
         await _grpc.StopAsync().ConfigureAwait(false);
         await _grpc.DisposeAsync().ConfigureAwait(false);
         await Sources.DisposeAsync().ConfigureAwait(false);
+        if (_access is IAsyncDisposable access)
+        {
+            await access.DisposeAsync().ConfigureAwait(false); // sends what is queued
+        }
+
         if (_metricsServer is not null)
         {
             await _metricsServer.DisposeAsync().ConfigureAwait(false);
@@ -131,7 +142,7 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
         _metrics.Dispose();
     }
 
-    private static WebApplication BuildGrpcServer(PluginOptions options, SourceMounts sources, IMounter mounter, IReadiness readiness, ILoggerFactory loggers)
+    private static WebApplication BuildGrpcServer(PluginOptions options, SourceMounts sources, IMounter mounter, IReadiness readiness, Publications publications, ILoggerFactory loggers)
     {
         if (File.Exists(options.SocketPath))
         {
@@ -143,7 +154,7 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggers);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenUnixSocket(options.SocketPath, listen => listen.Protocols = HttpProtocols.Http2));
-        builder.Services.AddCsiPlugin(new NodeIdentity(options.NodeId), sources, mounter, readiness);
+        builder.Services.AddCsiPlugin(new NodeIdentity(options.NodeId), sources, mounter, readiness, publications);
         var app = builder.Build();
         app.MapCsiPlugin();
         return app;

@@ -18,5 +18,12 @@ public sealed record CallerIdentity(string User, string? Namespace = null, strin
 /// <summary>Turns a FUSE caller (pid, uid) into a <see cref="CallerIdentity"/>.</summary>
 public interface ICallerResolver
 {
+    /// <summary>
+    /// Called on the FUSE path when an event is recorded, while the caller surely still runs: notes what must be read
+    /// from the process now (its cgroup), because by the time the pump resolves the event a short-lived reader may
+    /// have exited. Must be cheap: a cache hit, or one procfs read.
+    /// </summary>
+    void Observe(int pid);
+
     ValueTask<CallerIdentity> ResolveAsync(int pid, uint uid, CancellationToken cancellationToken);
 }
