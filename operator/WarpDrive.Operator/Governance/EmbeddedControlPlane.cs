@@ -31,6 +31,9 @@ public sealed record ControlPlaneSettings
 
     public string Audience { get; init; } = TokenReviewSettings.DefaultAudience;
 
+    /// <summary>Longest wait for a TokenReview (no flag: tests shorten it).</summary>
+    public TimeSpan ReviewTimeout { get; init; } = new TokenReviewSettings().Timeout;
+
     /// <summary>What is wrong with these settings, for a one-line exit-2 message; null when they are usable.</summary>
     public string? Problem()
     {
@@ -75,7 +78,7 @@ public sealed class EmbeddedControlPlane : IAsyncDisposable
     public static async Task<EmbeddedControlPlane> StartAsync(ControlPlaneSettings settings, string ns, IKubernetes client, ILoggerFactory logging, CancellationToken cancellationToken)
     {
         var roles = RoleMap.Default(ns, Rbac.NodeName, settings.Admins, settings.Readers);
-        var validator = new TokenReviewValidator(client, roles, new TokenReviewSettings { Audience = settings.Audience }, logging.CreateLogger("token-review"));
+        var validator = new TokenReviewValidator(client, roles, new TokenReviewSettings { Audience = settings.Audience, Timeout = settings.ReviewTimeout }, logging.CreateLogger("token-review"));
         try
         {
             var host = await ControlPlaneHost.StartAsync(new ControlPlaneOptions
