@@ -85,7 +85,7 @@ internal static class StoreBenchmark
                 await store.SetTeamAsync($"team-{t:D2}", Enumerable.Range(t * 20, 20).Select(u => $"user-{u:D4}").ToList(), CancellationToken.None);
             }
 
-            Console.WriteLine($"50 teams of 20 users set (team_files rebuilt each time) in {clock.Elapsed.TotalSeconds:F1} s");
+            Console.WriteLine($"50 teams of 20 users set (each takes 20 users out of (none)) in {clock.Elapsed.TotalSeconds:F1} s");
             await Time("SetTeam x2: a user moves team-01 -> team-00 and back (two named teams rebuilt each)",
                 async () =>
                 {
@@ -93,7 +93,7 @@ internal static class StoreBenchmark
                     await store.SetTeamAsync("team-01", Enumerable.Range(20, 20).Select(u => $"user-{u:D4}").ToList(), CancellationToken.None);
                     return 0;
                 });
-            await Time("SetTeam x2: a user drops to (none) and back (the way back rescans user_files for (none))",
+            await Time("SetTeam x2: a user drops to (none) and back (the way back recounts its objects for (none))",
                 async () =>
                 {
                     await store.SetTeamAsync("team-00", Enumerable.Range(1, 19).Select(u => $"user-{u:D4}").ToList(), CancellationToken.None);

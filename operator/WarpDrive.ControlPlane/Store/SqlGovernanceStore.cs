@@ -220,27 +220,22 @@ public sealed class SqlGovernanceStore : IGovernanceStore
             }
         }
 
+        // Named teams are rebuilt through their member lists. NoTeam has no member list, so it is patched instead:
+        // users joining it add their reads (greatest wins, as in ingest); for users leaving it, only the objects they
+        // read are recomputed from the users still without a team (user_files by object, index user_files_object).
         var rebuild = new SortedSet<string>(StringComparer.Ordinal) { team };
         rebuild.UnionWith(previous.Values);
-        if (members.Exists(u => !previous.ContainsKey(u)))
-        {
-            // Users left NoTeam: which of its objects only they read is unknown without a scan of user_files.
-            rebuild.Add(NoTeam);
-        }
-
         foreach (var changed in rebuild)
         {
             await RebuildTeamFilesAsync(connection, transaction, changed, cancellationToken).ConfigureAwait(false);
         }
 
-        if (!rebuild.Contains(NoTeam))
+        await using (var join = connection.Command(
+            $"""
+            INSERT INTO team_files (team, backend, path, last_access) SELECT @t, backend, path, last_access FROM user_files WHERE user_name = @u
+            ON CONFLICT (team, backend, path) DO UPDATE SET last_access = {_engine.Greatest}(team_files.last_access, excluded.last_access)
+            """, transaction).Text("@t", NoTeam).Text("@u", ""))
         {
-            // Users only joining NoTeam just add their reads to it, the same way ingest does.
-            await using var join = connection.Command(
-                $"""
-                INSERT INTO team_files (team, backend, path, last_access) SELECT @t, backend, path, last_access FROM user_files WHERE user_name = @u
-                ON CONFLICT (team, backend, path) DO UPDATE SET last_access = {_engine.Greatest}(team_files.last_access, excluded.last_access)
-                """, transaction).Text("@t", NoTeam).Text("@u", "");
             foreach (var user in dropped)
             {
                 join.Set("@u", user);
@@ -248,10 +243,30 @@ public sealed class SqlGovernanceStore : IGovernanceStore
             }
         }
 
+        await using (var forget = connection.Command(
+            "DELETE FROM team_files WHERE team = @t AND (backend, path) IN (SELECT backend, path FROM user_files WHERE user_name = @u)", transaction)
+            .Text("@t", NoTeam).Text("@u", ""))
+        await using (var recount = connection.Command(
+            """
+            INSERT INTO team_files (team, backend, path, last_access)
+            SELECT @t, o.backend, o.path, max(o.last_access) FROM user_files m JOIN user_files o ON o.backend = m.backend AND o.path = m.path
+            WHERE m.user_name = @u AND NOT EXISTS (SELECT 1 FROM team_members t WHERE t.user_name = o.user_name)
+            GROUP BY o.backend, o.path
+            """, transaction).Text("@t", NoTeam).Text("@u", ""))
+        {
+            foreach (var user in members.Where(u => !previous.ContainsKey(u)))
+            {
+                forget.Set("@u", user);
+                await forget.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                recount.Set("@u", user);
+                await recount.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Recomputes one team's rows of the team_files rollup from user_files and the current members.</summary>
+    /// <summary>Recomputes one named team's rows of the team_files rollup from its members' user_files.</summary>
     private static async Task RebuildTeamFilesAsync(DbConnection connection, DbTransaction transaction, string team, CancellationToken cancellationToken)
     {
         await using (var clear = connection.Command("DELETE FROM team_files WHERE team = @t", transaction).Text("@t", team))
@@ -259,14 +274,12 @@ public sealed class SqlGovernanceStore : IGovernanceStore
             await clear.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        // A named team is read through its members (user_files is keyed by user first); NoTeam has no member list,
-        // so it is everything in user_files whose user has no team_members row.
-        var source = team == NoTeam
-            ? "user_files f WHERE NOT EXISTS (SELECT 1 FROM team_members m WHERE m.user_name = f.user_name)"
-            : "team_members m JOIN user_files f ON f.user_name = m.user_name WHERE m.team = @t";
         await using var fill = connection.Command(
-            $"INSERT INTO team_files (team, backend, path, last_access) SELECT @t, f.backend, f.path, max(f.last_access) FROM {source} GROUP BY f.backend, f.path",
-            transaction).Text("@t", team);
+            """
+            INSERT INTO team_files (team, backend, path, last_access)
+            SELECT @t, f.backend, f.path, max(f.last_access) FROM team_members m JOIN user_files f ON f.user_name = m.user_name
+            WHERE m.team = @t GROUP BY f.backend, f.path
+            """, transaction).Text("@t", team);
         await fill.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
