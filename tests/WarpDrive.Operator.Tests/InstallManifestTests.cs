@@ -217,8 +217,10 @@ public sealed class InstallManifestTests
             Assert.That(container.Ports.Select(p => p.Name), Does.Contain(service.Spec.Ports.Single().TargetPort.Value));
             Assert.That(args[args.IndexOf("--control-plane-addr") + 1], Is.EqualTo(":8090"));
             Assert.That(args[args.IndexOf("--control-plane-database") + 1], Is.EqualTo("sqlite:///var/lib/warpdrive-control-plane/control-plane.db"));
-            Assert.That(container.VolumeMounts.Single().MountPath, Is.EqualTo("/var/lib/warpdrive-control-plane"));
-            Assert.That(pod.Spec.Volumes.Single().PersistentVolumeClaim.ClaimName, Is.EqualTo(Single<V1PersistentVolumeClaim>("warpdrive-control-plane").Metadata.Name));
+            Assert.That(container.VolumeMounts.Single(m => m.Name == "control-plane-data").MountPath, Is.EqualTo("/var/lib/warpdrive-control-plane"));
+            Assert.That(container.VolumeMounts.Single(m => m.Name == "tmp").MountPath, Is.EqualTo("/tmp"), "read-only root: SQLite's temp files");
+            Assert.That(pod.Spec.Volumes.Single(v => v.Name == "control-plane-data").PersistentVolumeClaim.ClaimName,
+                Is.EqualTo(Single<V1PersistentVolumeClaim>("warpdrive-control-plane").Metadata.Name));
             Assert.That(deployment.Spec.Replicas, Is.EqualTo(1), "SQLite: one replica");
             Assert.That(deployment.Spec.Strategy.Type, Is.EqualTo("Recreate"));
         });

@@ -158,7 +158,12 @@ public static class InstallManifests
                             SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
                         },
                         Volumes = settings.ControlPlane
-                            ? [new V1Volume { Name = "control-plane-data", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = ControlPlaneSettings.ServiceName } }]
+                            ?
+                            [
+                                new V1Volume { Name = "control-plane-data", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = ControlPlaneSettings.ServiceName } },
+                                // The root filesystem is read-only; SQLite spills large sorts to temp files.
+                                new V1Volume { Name = "tmp", EmptyDir = new V1EmptyDirVolumeSource() },
+                            ]
                             : null,
                         Containers =
                         [
@@ -180,7 +185,9 @@ public static class InstallManifests
                                 ReadinessProbe = settings.ControlPlane
                                     ? new V1Probe { HttpGet = new V1HTTPGetAction { Path = "/healthz", Port = ControlPlanePortName }, PeriodSeconds = 10 }
                                     : null,
-                                VolumeMounts = settings.ControlPlane ? [new V1VolumeMount { Name = "control-plane-data", MountPath = ControlPlaneDataDir }] : null,
+                                VolumeMounts = settings.ControlPlane
+                                    ? [new V1VolumeMount { Name = "control-plane-data", MountPath = ControlPlaneDataDir }, new V1VolumeMount { Name = "tmp", MountPath = "/tmp" }]
+                                    : null,
                                 Env =
                                 [
                                     FieldEnv("POD_NAME", "metadata.name"),
