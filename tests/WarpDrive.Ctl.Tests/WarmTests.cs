@@ -57,6 +57,29 @@ public sealed class WarmTests
     }
 
     [Test]
+    public async Task ATeamWarmPastItsHardQuotaIsRefusedBeforeAnythingIsFetched()
+    {
+        await using var server = await ControlPlaneServer.StartAsync(_sandbox);
+        await server.SendAsync(HttpMethod.Put, "api/v1/quota", new { team = "vision", backend = "src", soft_bytes = 500_000, hard_bytes = 1_000_000 }, server.AdminTokenFile);
+        string[] warm = ["warm", "--config", _sandbox.ConfigPath, "--backend", "src", "--prefix", "data", "--team", "vision",
+            "--server", server.Server, "--token-file", server.ReaderTokenFile];
+
+        var refused = await CtlProcess.RunAsync(warm);
+        var refusedStats = await CtlProcess.RunAsync("stats", "--cache-dir", _sandbox.CachePath, "--format", "json");
+        var capped = await CtlProcess.RunAsync([.. warm, "--max-size", "900000"]);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused.ExitCode, Is.EqualTo(1), refused.ToString());
+            Assert.That(refused.Stderr, Does.Contain("warm refused by team vision's quota on src").And.Contain("1.3MiB"), "the prefix holds 1,365,536 bytes");
+            Assert.That(refusedStats.ExitCode == 1 || JsonDocument.Parse(refusedStats.Stdout).RootElement[0].GetProperty("objects").GetInt64() == 0, Is.True,
+                $"nothing was cached by the refused warm: {refusedStats}");
+            Assert.That(capped.ExitCode, Is.Zero, "a warm capped below the hard limit is allowed: " + capped);
+            Assert.That(capped.Stderr, Does.Contain("quota check for team vision on src"));
+        });
+    }
+
+    [Test]
     public async Task MaxSizeStopsTheRunAndTheNextRunResumes()
     {
         var capped = await CtlProcess.RunAsync("warm", "--config", _sandbox.ConfigPath, "--backend", "src", "--prefix", "data", "--max-size", "256KiB", "--workers", "1", "--format", "json");

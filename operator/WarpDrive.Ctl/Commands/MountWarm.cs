@@ -12,19 +12,12 @@ internal static class MountWarm
 {
     public sealed record Result(long FilesDone, long FilesTotal, long BytesRead, bool CapReached, TimeSpan Elapsed);
 
+    /// <summary>Bytes of every file below the prefix in the mount (what a warm of it reads at most).</summary>
+    public static long SizeOf(string mountDirectory, string prefix) => FilesOf(mountDirectory, prefix).Sum(f => f.Length);
+
     public static async Task<Result> RunAsync(string mountDirectory, string prefix, int workers, long maxBytes, TransferProgress progress, CancellationToken cancellationToken)
     {
-        var root = Path.GetFullPath(Path.Combine(mountDirectory, prefix.Trim('/')));
-        if (!root.StartsWith(Path.GetFullPath(mountDirectory), StringComparison.Ordinal))
-        {
-            throw new CtlException($"--prefix {prefix} leaves the mount {mountDirectory}");
-        }
-
-        var files = File.Exists(root)
-            ? [new FileInfo(root)]
-            : Directory.Exists(root)
-                ? new DirectoryInfo(root).EnumerateFiles("*", SearchOption.AllDirectories).OrderBy(f => f.FullName, StringComparer.Ordinal).ToList()
-                : throw new CtlException($"{root} does not exist in the mount (is the agent serving {mountDirectory}?)");
+        var files = FilesOf(mountDirectory, prefix);
         var total = files.Sum(f => f.Length);
         var clock = Stopwatch.StartNew();
         long bytesRead = 0;
@@ -64,5 +57,20 @@ internal static class MountWarm
             progress.Report(new TransferSnapshot(filesDone, files.Count, 0, bytesRead, total, clock.Elapsed));
             return new Result(filesDone, files.Count, bytesRead, capReached, clock.Elapsed);
         }).ConfigureAwait(false);
+    }
+
+    private static List<FileInfo> FilesOf(string mountDirectory, string prefix)
+    {
+        var root = Path.GetFullPath(Path.Combine(mountDirectory, prefix.Trim('/')));
+        if (!root.StartsWith(Path.GetFullPath(mountDirectory), StringComparison.Ordinal))
+        {
+            throw new CtlException($"--prefix {prefix} leaves the mount {mountDirectory}");
+        }
+
+        return File.Exists(root)
+            ? [new FileInfo(root)]
+            : Directory.Exists(root)
+                ? new DirectoryInfo(root).EnumerateFiles("*", SearchOption.AllDirectories).OrderBy(f => f.FullName, StringComparer.Ordinal).ToList()
+                : throw new CtlException($"{root} does not exist in the mount (is the agent serving {mountDirectory}?)");
     }
 }

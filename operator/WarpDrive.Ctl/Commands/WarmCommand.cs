@@ -24,7 +24,8 @@ internal static class WarmCommand
         var kube = new Option<bool>("--kube") { Description = "Warm through the cluster: create a WarpCacheWarm and follow it." };
         var ns = new Option<string>("--namespace") { Description = "Namespace of the WarpDataSource (with --kube).", DefaultValueFactory = _ => "default" };
         var mount = new Option<DirectoryInfo?>("--mount") { Description = "Warm through a running agent: its mount point; the prefix is read below <mount>/<backend> (a backend's default mount_path) or below <mount> without --backend." };
-        var command = new Command("warm", "Pre-fetch a prefix into the node cache, with progress; resumable; Ctrl-C stops cleanly.") { config, prefix, backend, workers, maxSize, kube, ns, mount };
+        var team = new Option<string?>("--team") { Description = "Check this team's quota with the control plane (--server, --token-file) first; a warm that would pass the hard limit is refused (exit 1)." };
+        var command = new Command("warm", "Pre-fetch a prefix into the node cache, with progress; resumable; Ctrl-C stops cleanly.") { config, prefix, backend, workers, maxSize, kube, ns, mount, team };
         workers.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<int>() is < 1 or > 256)
@@ -44,6 +45,16 @@ internal static class WarmCommand
             {
                 r.AddError("--kube needs --backend: the WarpDataSource to warm");
             }
+
+            if (r.GetValue(team) is not null && r.GetValue(kube))
+            {
+                r.AddError("--team works with --config or --mount; in the cluster the WarpCacheWarm is not quota-checked yet");
+            }
+
+            if (r.GetValue(team) is not null && r.GetValue(mount) is not null && r.GetValue(backend) is null)
+            {
+                r.AddError("--team with --mount needs --backend: the quota is per backend");
+            }
         });
         command.SetAction(async (parsed, ct) =>
         {
@@ -60,6 +71,12 @@ internal static class WarmCommand
                 try
                 {
                     var directory = parsed.GetValue(backend) is { } name ? Path.Combine(mountDirectory.FullName, name) : mountDirectory.FullName;
+                    if (parsed.GetValue(team) is { } teamName)
+                    {
+                        var bytes = Math.Min(MountWarm.SizeOf(directory, parsed.GetValue(prefix)!), parsed.GetValue(maxSize) ?? long.MaxValue);
+                        await WarmQuotaGate.CheckAsync(parsed.GetValue(g.Server)!, parsed.GetValue(g.TokenFile), teamName, parsed.GetValue(backend)!, bytes, terminal, ct);
+                    }
+
                     var done = await MountWarm.RunAsync(directory, parsed.GetValue(prefix)!, parsed.GetValue(workers), parsed.GetValue(maxSize) ?? long.MaxValue, display, ct);
                     terminal.Print($"warmed {directory}/{parsed.GetValue(prefix)!.Trim('/')}: {done.FilesDone}/{done.FilesTotal} files, {Sizes.Format(done.BytesRead)} read through the agent" +
                                    (done.CapReached ? ", stopped at --max-size" : ""));
@@ -76,6 +93,17 @@ internal static class WarmCommand
             var backendConfig = NodeBackends.Find(nodeConfig, parsed.GetValue(backend));
             await using var store = NodeBackends.Create(nodeConfig, backendConfig);
             var options = new WarmOptions { Workers = parsed.GetValue(workers), MaxBytes = parsed.GetValue(maxSize) ?? long.MaxValue };
+            if (parsed.GetValue(team) is { } warmTeam)
+            {
+                long size = 0;
+                await foreach (var entry in store.ListAsync(parsed.GetValue(prefix)!.Trim('/'), recursive: true, ct))
+                {
+                    size += entry.IsDirectory ? 0 : entry.Size;
+                }
+
+                await WarmQuotaGate.CheckAsync(parsed.GetValue(g.Server)!, parsed.GetValue(g.TokenFile), warmTeam, backendConfig.Name, Math.Min(size, options.MaxBytes), terminal, ct);
+            }
+
             var cacheSettings = nodeConfig.Cache;
             var progress = new TransferProgress(terminal, "warm");
             WarmProgress result;
