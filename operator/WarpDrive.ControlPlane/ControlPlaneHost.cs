@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -30,8 +31,9 @@ public sealed class ControlPlaneHost : IAsyncDisposable
     private readonly QuotaMonitor _quotas;
     private readonly List<IBackend> _ownedBackends;
 
-    private ControlPlaneHost(WebApplication app, SqlGovernanceStore store, StorageCrawler crawler, QuotaMonitor quotas, List<IBackend> ownedBackends, Uri baseAddress)
+    private ControlPlaneHost(WebApplication app, SqlGovernanceStore store, StorageCrawler crawler, QuotaMonitor quotas, List<IBackend> ownedBackends, Uri baseAddress, Uri? grpcAddress)
     {
+        GrpcAddress = grpcAddress;
         _app = app;
         _store = store;
         _crawler = crawler;
@@ -42,6 +44,9 @@ public sealed class ControlPlaneHost : IAsyncDisposable
 
     /// <summary>Where the API listens, e.g. http://127.0.0.1:8090/ (the real port when 0 was asked for).</summary>
     public Uri BaseAddress { get; }
+
+    /// <summary>Where the gRPC ingest listens (HTTP/2 cleartext); null when <see cref="ControlPlaneOptions.GrpcListenAddress"/> is not set.</summary>
+    public Uri? GrpcAddress { get; }
 
     public IGovernanceStore Store => _store;
 
@@ -64,6 +69,7 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         var loggerFactory = options.LoggerFactory ?? NullLoggerFactory.Instance;
         var log = loggerFactory.CreateLogger<ControlPlaneHost>();
         var (address, port) = ParseListenAddress(options.ListenAddress);
+        var grpcListen = options.GrpcListenAddress is { } grpc ? ParseListenAddress(grpc) : ((IPAddress?, int)?)null;
         var validator = options.TokenValidator ?? FileTokenValidator.Load(options.TokensFile
             ?? throw new ArgumentException("control plane: a tokens file (or a token validator) is required", nameof(options)));
         var target = DatabaseTarget.Parse(options.Database);
@@ -95,31 +101,35 @@ public sealed class ControlPlaneHost : IAsyncDisposable
             builder.Services.AddSingleton(loggerFactory);
             builder.Services.AddProblemDetails();
             builder.Services.ConfigureHttpJsonOptions(o => Json.Configure(o.SerializerOptions));
+            builder.Services.AddGrpc();
+            var quotas = new QuotaMonitor(store, loggerFactory.CreateLogger<QuotaMonitor>());
+            var ingestion = new Ingestion(store, quotas);
+            builder.Services.AddSingleton(ingestion);
             builder.WebHost.ConfigureKestrel(k =>
             {
-                if (address is null)
+                // The REST endpoint first: its address is the first one Kestrel reports (BaseAddress).
+                Listen(k, address, port, HttpProtocols.Http1AndHttp2);
+                if (grpcListen is var (grpcAddress, grpcPort))
                 {
-                    k.ListenAnyIP(port);
-                }
-                else
-                {
-                    k.Listen(address, port);
+                    Listen(k, grpcAddress, grpcPort, HttpProtocols.Http2);
                 }
             });
             var app = builder.Build();
 
-            var quotas = new QuotaMonitor(store, loggerFactory.CreateLogger<QuotaMonitor>());
             var crawler = new StorageCrawler(store, backends, options.CrawlInterval, loggerFactory.CreateLogger<StorageCrawler>());
             app.UseRouting();
             app.UseMiddleware<BearerAuthMiddleware>(validator);
-            new GovernanceApi(store, crawler, quotas, loggerFactory.CreateLogger<GovernanceApi>()).Map(app);
+            new GovernanceApi(store, ingestion, crawler, quotas, loggerFactory.CreateLogger<GovernanceApi>()).Map(app);
+            app.MapGrpcService<IngestGrpcService>().WithMetadata(new RequireRolesAttribute(Roles.Agent));
             app.MapFallback(context => Problems.Write(context, StatusCodes.Status404NotFound, "Not Found", $"no such endpoint: {context.Request.Method} {context.Request.Path}"));
 
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
-            var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            var baseAddress = new Uri(bound.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "127.0.0.1", StringComparison.Ordinal) + "/");
-            log.LogInformation("control plane listening on {Address}, crawling {Count} backends every {Interval}", bound, backends.Count, options.CrawlInterval);
-            return new ControlPlaneHost(app, store, crawler, quotas, ownedBackends, baseAddress);
+            var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
+            var baseAddress = Reachable(bound[0]);
+            var grpcBound = grpcListen is null ? null : Reachable(bound[^1]);
+            log.LogInformation("control plane listening on {Address}{Grpc}, crawling {Count} backends every {Interval}", bound[0],
+                grpcBound is null ? "" : $" (gRPC ingest on {bound[^1]})", backends.Count, options.CrawlInterval);
+            return new ControlPlaneHost(app, store, crawler, quotas, ownedBackends, baseAddress, grpcBound);
         }
         catch
         {
@@ -136,6 +146,22 @@ public sealed class ControlPlaneHost : IAsyncDisposable
             throw;
         }
     }
+
+    private static void Listen(KestrelServerOptions kestrel, IPAddress? address, int port, HttpProtocols protocols)
+    {
+        if (address is null)
+        {
+            kestrel.ListenAnyIP(port, o => o.Protocols = protocols);
+        }
+        else
+        {
+            kestrel.Listen(address, port, o => o.Protocols = protocols);
+        }
+    }
+
+    /// <summary>A bound address as a client dials it: the wildcard becomes loopback.</summary>
+    private static Uri Reachable(string bound) =>
+        new(bound.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "127.0.0.1", StringComparison.Ordinal) + "/");
 
     /// <summary>Parses <c>[host]:port</c>: ":8090" is every address, "127.0.0.1:0" a free loopback port.</summary>
     /// <remarks>A null address means every address (IPv4 and IPv6).</remarks>

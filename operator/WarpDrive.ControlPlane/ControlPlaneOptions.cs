@@ -10,6 +10,12 @@ public sealed class ControlPlaneOptions
     /// <summary><c>[host]:port</c>; an empty host listens on every address. From control_plane.rest_addr.</summary>
     public string ListenAddress { get; init; } = ":8090";
 
+    /// <summary>
+    /// <c>[host]:port</c> of the gRPC ingest endpoint (HTTP/2 without TLS, so a port of its own: cleartext cannot
+    /// negotiate HTTP/1.1 and HTTP/2 on one port). Null: no gRPC endpoint.
+    /// </summary>
+    public string? GrpcListenAddress { get; init; }
+
     /// <summary><c>sqlite:///path/file.db</c> or <c>postgres://user@host:port/db</c> (never with a password).</summary>
     public string Database { get; init; } = "sqlite:///var/lib/warpdrive/control-plane.db";
 

@@ -12,11 +12,8 @@ using static WarpDrive.ControlPlane.Api.RequestReader;
 namespace WarpDrive.ControlPlane.Api;
 
 /// <summary>The REST contract v1 (docs: /tmp/governance-api.md, mirrored in this project's README).</summary>
-internal sealed class GovernanceApi(IGovernanceStore store, StorageCrawler crawler, QuotaMonitor quotas, ILogger<GovernanceApi> logger)
-{
-    public const int MaxEventsPerBatch = 10_000;
-    private static readonly string[] Ops = ["read", "stat", "list", "open"];
-    private static readonly string[] ReadRoles = [Roles.Reader, Roles.Admin];
+internal sealed class GovernanceApi(IGovernanceStore store, Ingestion ingestion, StorageCrawler crawler, QuotaMonitor quotas, ILogger<GovernanceApi> logger)
+{    private static readonly string[] ReadRoles = [Roles.Reader, Roles.Admin];
 
     public void Map(IEndpointRouteBuilder app)
     {
@@ -66,45 +63,8 @@ internal sealed class GovernanceApi(IGovernanceStore store, StorageCrawler crawl
 
     private async Task<IResult> IngestAsync(HttpContext context)
     {
-        var key = context.Request.Headers["Idempotency-Key"].ToString();
-        if (key.Length > 200 || key.Any(char.IsControl))
-        {
-            throw new ValidationException("Idempotency-Key", "must be at most 200 characters without control characters");
-        }
-
         var body = await BodyAsync<IngestRequest>(context.Request).ConfigureAwait(false);
-        var events = body.Events ?? throw new ValidationException("events", "is required");
-        if (events.Count > MaxEventsPerBatch)
-        {
-            throw new ValidationException("events", $"at most {MaxEventsPerBatch} events per batch");
-        }
-
-        for (var i = 0; i < events.Count; i++)
-        {
-            var e = events[i] ?? throw new ValidationException($"events[{i}]", "must be an object");
-            var at = $"events[{i}]";
-            _ = e.Ts ?? throw new ValidationException($"{at}.ts", "is required (RFC 3339)");
-            Name($"{at}.user", e.User);
-            Name($"{at}.backend", e.Backend);
-            Name($"{at}.path", e.Path, 4096);
-            if (!Ops.Contains(e.Op))
-            {
-                throw new ValidationException($"{at}.op", $"must be one of {string.Join(", ", Ops)}");
-            }
-
-            NonNegative($"{at}.bytes_read", e.BytesRead);
-            if (e.Count is < 1)
-            {
-                throw new ValidationException($"{at}.count", "must be at least 1");
-            }
-        }
-
-        var result = await store.IngestAsync(events, key.Length == 0 ? null : key, context.RequestAborted).ConfigureAwait(false);
-        if (!result.Replayed)
-        {
-            await quotas.RefreshAsync(result.Backends, context.RequestAborted).ConfigureAwait(false);
-        }
-
+        var result = await ingestion.IngestAsync(body.Events, context.Request.Headers["Idempotency-Key"].ToString(), context.RequestAborted).ConfigureAwait(false);
         return TypedResults.Json(new { accepted = result.Accepted }, Json.Options, statusCode: StatusCodes.Status202Accepted);
     }
 

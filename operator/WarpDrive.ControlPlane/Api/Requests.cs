@@ -2,7 +2,7 @@ using WarpDrive.ControlPlane.Store;
 
 namespace WarpDrive.ControlPlane.Api;
 
-public sealed record IngestRequest(IReadOnlyList<AccessEvent>? Events);
+public sealed record IngestRequest(IReadOnlyList<AccessEvent?>? Events);
 
 public sealed record TeamRequest(string? Team, IReadOnlyList<string>? Users);
 

@@ -17,7 +17,8 @@ internal static class ServeCommand
         var tokens = new Option<FileInfo>("--tokens-file") { Description = "YAML list of {token_sha256 | token_file, name, role}.", Required = true };
         var config = new Option<FileInfo?>("--config") { Description = "Node agent config whose backends are crawled." };
         var crawl = new Option<TimeSpan?>("--crawl-interval") { Description = "How often backends are crawled (e.g. 24:00:00)." };
-        var command = new Command("serve", "Run the governance control plane (REST API) until interrupted.") { listen, database, passwordEnv, tokens, config, crawl };
+        var grpcListen = new Option<string?>("--grpc-listen") { Description = "Also serve the gRPC ingest (telemetry.sink: grpc) on this [host]:port, HTTP/2 without TLS (e.g. :8091)." };
+        var command = new Command("serve", "Run the governance control plane (REST API, optional gRPC ingest) until interrupted.") { listen, database, passwordEnv, tokens, config, crawl, grpcListen };
         command.SetAction(async (parsed, ct) =>
         {
             var terminal = Terminal.Create(parsed.GetValue(g.NoColor));
@@ -29,6 +30,7 @@ internal static class ServeCommand
             var options = new ControlPlaneOptions
             {
                 ListenAddress = parsed.GetValue(listen)!,
+                GrpcListenAddress = parsed.GetValue(grpcListen),
                 Database = parsed.GetValue(database)!,
                 DatabasePasswordEnvironmentVariable = parsed.GetValue(passwordEnv),
                 TokensFile = parsed.GetValue(tokens)!.FullName,
@@ -48,7 +50,7 @@ internal static class ServeCommand
 
             await using (host)
             {
-                terminal.Note($"serving the control plane on {host.BaseAddress} (Ctrl-C stops)");
+                terminal.Note($"serving the control plane on {host.BaseAddress}{(host.GrpcAddress is { } grpc ? $", gRPC ingest on {grpc}" : "")} (Ctrl-C stops)");
                 try
                 {
                     await Task.Delay(Timeout.Infinite, ct);
