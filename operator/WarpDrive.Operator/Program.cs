@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using k8s;
 using Microsoft.Extensions.Logging;
 using WarpDrive.Operator.Controller;
@@ -101,6 +102,18 @@ run.SetAction(async (parsed, cancellationToken) =>
         }
     }
 
+    // The embedded control plane's web host takes SIGTERM and Ctrl-C for itself (ConsoleLifetime: it cancels the
+    // default action and stops only Kestrel), so System.CommandLine would never see them. These see them too.
+    using var terminate = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+    void Terminate(PosixSignalContext signal)
+    {
+        signal.Cancel = true;
+        terminate.Cancel();
+    }
+
+    using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Terminate);
+    using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Terminate);
+
     using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o =>
     {
         o.SingleLine = true;
@@ -120,7 +133,7 @@ run.SetAction(async (parsed, cancellationToken) =>
         Workers = parsed.GetValue(workers),
         ControlPlane = controlPlane,
     };
-    return await OperatorHost.RunAsync(settings, logging, cancellationToken);
+    return await OperatorHost.RunAsync(settings, logging, terminate.Token);
 });
 
 var root = new RootCommand("warpdrive-operator: reconciles WarpDataSources and WarpCacheWarms into node configs, volumes and warm jobs.")
