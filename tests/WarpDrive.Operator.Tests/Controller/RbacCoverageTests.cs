@@ -35,6 +35,17 @@ public sealed class RbacCoverageTests
         Assert.That(Grants(Rbac.OperatorNamespaceRules(), group, resource, verb), Is.True);
 
     [Test]
+    public void Control_plane_role_grants_token_reviews_only() // Governance/TokenReviewValidator.cs
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(Grants(Rbac.ControlPlaneClusterRules(), "authentication.k8s.io", "tokenreviews", "create"), Is.True);
+            Assert.That(Rbac.ControlPlaneClusterRules().SelectMany(r => r.Verbs), Is.EqualTo(new[] { "create" }));
+            Assert.That(Grants(Rbac.OperatorClusterRules(), "authentication.k8s.io", "tokenreviews", "create"), Is.False, "only granted with the control plane");
+        });
+    }
+
+    [Test]
     public void The_node_agent_cannot_write_config_maps()
     {
         // Why BackendReachable is not reported through ConfigMap annotations: patch would let one node's agent
