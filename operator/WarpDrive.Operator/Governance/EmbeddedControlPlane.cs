@@ -48,7 +48,8 @@ public sealed record ControlPlaneSettings
         }
         catch (ArgumentException error)
         {
-            return error.Message;
+            // The message without the " (Parameter 'x')" suffix, which names our code rather than the flag.
+            return error.ParamName is null ? error.Message : error.Message.Replace($" (Parameter '{error.ParamName}')", "", StringComparison.Ordinal);
         }
 
         return string.IsNullOrWhiteSpace(Audience) ? "audience must not be empty" : null;
