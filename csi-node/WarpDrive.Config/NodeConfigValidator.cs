@@ -179,6 +179,11 @@ internal static partial class NodeConfigValidator
             RequireAbsolute($"{key}.config.root", backend.Config["root"]);
         }
 
+        if (backend.Type == BackendTypes.AzureBlob && backend.Config.TryGetValue("ca_file", out var caFile))
+        {
+            RequireAbsolute($"{key}.config.ca_file", caFile);
+        }
+
         RefuseSecretsByValue($"{key}.config", backend.Config);
     }
 

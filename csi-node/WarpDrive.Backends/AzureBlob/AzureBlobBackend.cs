@@ -1,6 +1,10 @@
+using System.Net.Security;
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Azure;
 using Azure.Core;
+using Azure.Core.Pipeline;
 using Azure.Storage;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
@@ -11,7 +15,9 @@ namespace WarpDrive.Backends.AzureBlob;
 /// <summary>A container (or a prefix in it) on Azure Blob Storage, Azurite or a sovereign cloud.</summary>
 /// <remarks>
 /// Config keys: account; container; endpoint (default https://{account}.blob.core.windows.net); prefix;
-/// account_key_env (shared key) or sas_token_env (SAS), both names of environment variables; timeout; page_size.
+/// account_key_env (shared key) or sas_token_env (SAS), both names of environment variables; timeout; page_size;
+/// ca_file (PEM CA certificates the endpoint's certificate must chain to, instead of the system roots: private
+/// endpoints behind a private CA, or Azurite over HTTPS).
 /// An injected <see cref="TokenCredential"/> wins over both (the hook for federated identity). Without any
 /// credential requests are anonymous (public containers). Azure.Core's retries are off; see <see cref="BackendResilience"/>.
 /// </remarks>
@@ -21,6 +27,7 @@ public sealed class AzureBlobBackend : IBackend
     private readonly string _prefix;
     private readonly int _pageSize;
     private readonly BackendResilience _resilience;
+    private readonly HttpClientTransport? _privateCaTransport;
 
     public AzureBlobBackend(string name, IReadOnlyDictionary<string, string> config, TokenCredential? tokenCredential = null)
     {
@@ -36,6 +43,11 @@ public sealed class AzureBlobBackend : IBackend
         var options = new BlobClientOptions();
         options.Retry.MaxRetries = 0;
         options.Retry.NetworkTimeout = _resilience.AttemptTimeout;
+        if (c.Optional("ca_file") is { } caFile)
+        {
+            _privateCaTransport = new HttpClientTransport(PrivateCaHandler(caFile));
+            options.Transport = _privateCaTransport;
+        }
         var containerUri = new Uri(endpoint, containerName);
         if (tokenCredential is not null)
         {
@@ -188,7 +200,39 @@ public sealed class AzureBlobBackend : IBackend
         await _resilience.ExecuteAsync("delete", path, _container.GetBlobClient(_prefix + path),
             static async (blob, ct) => (await blob.DeleteIfExistsAsync(cancellationToken: ct).ConfigureAwait(false)).Value, cancellationToken).ConfigureAwait(false);
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public ValueTask DisposeAsync()
+    {
+        _privateCaTransport?.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// TLS that trusts only the CAs in <paramref name="caFile"/> (host names are still checked). Revocation is not
+    /// checked, as with the default transport: private CAs often publish no CRL.
+    /// </summary>
+    private static SocketsHttpHandler PrivateCaHandler(string caFile)
+    {
+        var authorities = new X509Certificate2Collection();
+        try
+        {
+            authorities.ImportFromPemFile(caFile);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
+        {
+            throw new ArgumentException($"config key 'ca_file' of backend type 'azureblob': cannot read PEM certificates from '{caFile}' ({e.GetType().Name})", nameof(caFile), e);
+        }
+        if (authorities.Count == 0)
+        {
+            throw new ArgumentException($"config key 'ca_file' of backend type 'azureblob': '{caFile}' holds no PEM certificate", nameof(caFile));
+        }
+        var policy = new X509ChainPolicy
+        {
+            TrustMode = X509ChainTrustMode.CustomRootTrust,
+            RevocationMode = X509RevocationMode.NoCheck,
+        };
+        policy.CustomTrustStore.AddRange(authorities);
+        return new SocketsHttpHandler { SslOptions = new SslClientAuthenticationOptions { CertificateChainPolicy = policy } };
+    }
 
     private static BlobHierarchyItem BlobHierarchyItemFor(BlobItem blob) => BlobsModelFactory.BlobHierarchyItem(null, blob);
 
