@@ -48,6 +48,12 @@ internal sealed class IdentityEndpointsTestDouble : IDisposable
     /// <summary>Answers with this status (and an error body) when set, for every request: "wrong credentials".</summary>
     public int? DenyWith { get; set; }
 
+    /// <summary>
+    /// When set, the Entra endpoint issues JWT-shaped access tokens with this audience (unsigned, as Azurite's
+    /// <c>--oauth basic</c> accepts them) instead of opaque ones; see <see cref="AccessTokenJwt"/>.
+    /// </summary>
+    public string? EntraJwtAudience { get; set; }
+
     public static string TokenPrefix => "issued-token-";
 
     public void FailNext(params int[] statuses)
@@ -177,7 +183,10 @@ internal sealed class IdentityEndpointsTestDouble : IDisposable
                         """).ConfigureAwait(false);
                     break;
                 case "entra":
-                    await WriteJson(response, new { token_type = "Bearer", expires_in = expiresIn, ext_expires_in = expiresIn, access_token = token }).ConfigureAwait(false);
+                    var accessToken = EntraJwtAudience is { } audience
+                        ? AccessTokenJwt.Create(audience, TenantOf(path), token, expiresAt)
+                        : token;
+                    await WriteJson(response, new { token_type = "Bearer", expires_in = expiresIn, ext_expires_in = expiresIn, access_token = accessToken }).ConfigureAwait(false);
                     break;
                 case "imds":
                     await WriteJson(response, new
@@ -209,6 +218,9 @@ internal sealed class IdentityEndpointsTestDouble : IDisposable
             // the client went away
         }
     }
+
+    /// <summary>The tenant segment of an Entra token path, "/{tenant}/oauth2/v2.0/token".</summary>
+    private static string TenantOf(string path) => path.Split('/', StringSplitOptions.RemoveEmptyEntries)[0];
 
     private static Task WriteError(HttpListenerResponse response, string service, int status) => service switch
     {
