@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using k8s;
+using k8s.Exceptions;
 using Microsoft.Extensions.Logging;
 using WarpDrive.Config;
 using WarpDrive.Node.Hosting;
@@ -36,17 +38,21 @@ public static class CsiCommand
             Description = "How long an unused source mount stays up (default 30s; e.g. 00:00:30).",
             DefaultValueFactory = _ => TimeSpan.FromSeconds(30),
         };
+        var kube = new Option<bool>("--kube")
+        {
+            Description = "Run this node's share of WarpCacheWarm jobs: watch them through the Kubernetes API (the pod's service account, else KUBECONFIG or ~/.kube/config) and report progress in their status.",
+        };
         var command = new Command("csi", "Run as the CSI node plugin: serve the CSI Identity and Node services to kubelet on a unix socket.")
         {
-            endpoint, nodeId, config, stateDir, grace,
+            endpoint, nodeId, config, stateDir, grace, kube,
         };
         command.SetAction((result, _) => RunAsync(
             result.GetValue(endpoint)!, result.GetValue(nodeId)!, result.GetValue(config)!, result.GetValue(stateDir)!, result.GetValue(grace),
-            result.GetValue(logFormat)!, result.GetValue(logLevel)));
+            result.GetValue(kube), result.GetValue(logFormat)!, result.GetValue(logLevel)));
         return command;
     }
 
-    private static async Task<int> RunAsync(string endpoint, string nodeId, string configPath, string stateDir, TimeSpan grace, string logFormat, LogLevel logLevel)
+    private static async Task<int> RunAsync(string endpoint, string nodeId, string configPath, string stateDir, TimeSpan grace, bool kube, string logFormat, LogLevel logLevel)
     {
         const string Scheme = "unix://";
         if (!endpoint.StartsWith(Scheme, StringComparison.Ordinal) || endpoint.Length == Scheme.Length)
@@ -64,6 +70,21 @@ public static class CsiCommand
         if (await ConfigFile.LoadOrReportAsync(configPath).ConfigureAwait(false) is not { } config)
         {
             return ExitCodes.Usage;
+        }
+
+        KubernetesClientConfiguration? kubernetes = null;
+        if (kube)
+        {
+            try
+            {
+                // In a pod: the service account; elsewhere KUBECONFIG, then ~/.kube/config.
+                kubernetes = KubernetesClientConfiguration.BuildDefaultConfig();
+            }
+            catch (KubeConfigException e)
+            {
+                await Console.Error.WriteLineAsync($"warpdrive-node: --kube: no Kubernetes API configuration ({e.Message})").ConfigureAwait(false);
+                return ExitCodes.Usage;
+            }
         }
 
         using var loggers = AgentLogging.Create(logFormat, logLevel);
@@ -84,6 +105,7 @@ public static class CsiCommand
                 ConfigPath = configPath,
                 StateDirectory = stateDir,
                 ReleaseGrace = grace,
+                Kubernetes = kubernetes,
             };
             host = await PluginHost.StartAsync(options, config, loggers).ConfigureAwait(false);
         }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using WarpDrive.Cache;
 using WarpDrive.Config;
 using WarpDrive.Csi;
+using WarpDrive.Node.Kubernetes;
 using WarpDrive.Node.Observability;
 using WarpDrive.Telemetry;
 
@@ -27,6 +28,11 @@ public sealed record PluginOptions
     public TimeSpan ReleaseGrace { get; init; } = TimeSpan.FromSeconds(30);
 
     public TimeSpan ReloadDebounce { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Where to watch WarpCacheWarm jobs (<c>--kube</c>); null: warm jobs are not run.</summary>
+    public k8s.KubernetesClientConfiguration? Kubernetes { get; init; }
+
+    public WarmJobRunnerOptions WarmJobs { get; init; } = new();
 }
 
 /// <summary>
@@ -42,6 +48,7 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
     private readonly NodeMetrics _metrics;
     private readonly ConfigWatcher _watcher;
     private readonly MetricsServer? _metricsServer;
+    private WarmJobRunner? _warmJobs;
     private int _contentClosed;
 
     private PluginHost(WebApplication grpc, IContentSource content, IAccessRecorder access, NodeMetrics metrics, SourceMounts sources, ConfigWatcher watcher, MetricsServer? metricsServer, HealthReport health)
@@ -98,6 +105,11 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
         host = new PluginHost(grpc, content, access, metrics, sources, watcher, metricsServer, health);
         readiness.Host = host;
         await grpc.StartAsync().ConfigureAwait(false);
+        if (options.Kubernetes is not null)
+        {
+            host._warmJobs = WarmJobRunner.Start(new k8s.Kubernetes(options.Kubernetes), options.NodeId, () => sources.Config, content as BlockCache, loggers, options.WarmJobs);
+        }
+
         logger.LogInformation("CSI node plugin {Name} {Version} serving node {NodeId} on unix://{Socket}", CsiDriver.Name, IdentityService.Version, options.NodeId, options.SocketPath);
         return host;
     }
@@ -123,6 +135,11 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
 
     public async ValueTask DisposeAsync()
     {
+        if (_warmJobs is not null)
+        {
+            await _warmJobs.DisposeAsync().ConfigureAwait(false); // before the cache closes: a warm in progress uses it
+        }
+
         _watcher.Dispose();
         await _grpc.StopAsync().ConfigureAwait(false);
         await _grpc.DisposeAsync().ConfigureAwait(false);
