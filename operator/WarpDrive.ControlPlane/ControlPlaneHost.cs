@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using WarpDrive.Backends;
@@ -102,6 +103,8 @@ public sealed class ControlPlaneHost : IAsyncDisposable
             builder.Services.AddProblemDetails();
             builder.Services.ConfigureHttpJsonOptions(o => Json.Configure(o.SerializerOptions));
             builder.Services.AddGrpc();
+            // The embedding process owns SIGTERM and Ctrl-C; the default ConsoleLifetime would take them and stop only Kestrel.
+            builder.Services.AddSingleton<IHostLifetime, OwnerStoppedLifetime>();
             var quotas = new QuotaMonitor(store, loggerFactory.CreateLogger<QuotaMonitor>());
             var ingestion = new Ingestion(store, quotas);
             builder.Services.AddSingleton(ingestion);
@@ -180,6 +183,14 @@ public sealed class ControlPlaneHost : IAsyncDisposable
             : IPAddress.TryParse(host, out var parsed) ? parsed
             : throw new ArgumentException($"listen address '{listen}': host must be an IP address or localhost", nameof(listen));
         return (address, port);
+    }
+
+    /// <summary>Starts at once and never stops the host by itself: <see cref="DisposeAsync"/> does.</summary>
+    private sealed class OwnerStoppedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     public async ValueTask DisposeAsync()

@@ -75,9 +75,22 @@ internal sealed class ControlPlaneServer : IAsyncDisposable
         return response;
     }
 
+    /// <summary>Sends SIGTERM and waits for the exit (DisposeAsync then has nothing left to stop).</summary>
+    public async Task<CtlResult> TerminateAsync()
+    {
+        _process.Terminate();
+        return await _process.WaitAsync();
+    }
+
     /// <summary>Stops the server with SIGINT, as Ctrl-C would, and checks it exits cleanly.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_process.HasExited)
+        {
+            await _process.DisposeAsync();
+            return;
+        }
+
         _process.Interrupt();
         var result = await _process.WaitAsync();
         await _process.DisposeAsync();

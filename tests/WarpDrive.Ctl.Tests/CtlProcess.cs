@@ -25,6 +25,8 @@ internal sealed class CtlProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
+    public bool HasExited => _process.HasExited;
+
     public string Stderr
     {
         get
@@ -121,6 +123,9 @@ internal sealed class CtlProcess : IAsyncDisposable
 
     /// <summary>Sends SIGINT (as Ctrl-C would) to this process only.</summary>
     public void Interrupt() => _ = Kill(_process.Id, 2);
+
+    /// <summary>SIGTERM, as systemd and the kubelet stop a process.</summary>
+    public void Terminate() => _ = Kill(_process.Id, 15);
 
     public async ValueTask DisposeAsync()
     {

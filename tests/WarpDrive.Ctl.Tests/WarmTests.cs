@@ -77,6 +77,9 @@ public sealed class WarmTests
             Assert.That(capped.ExitCode, Is.Zero, "a warm capped below the hard limit is allowed: " + capped);
             Assert.That(capped.Stderr, Does.Contain("quota check for team vision on src"));
         });
+
+        var stopped = await server.TerminateAsync();
+        Assert.That(stopped.ExitCode, Is.Zero, "serve stops cleanly on SIGTERM (as under systemd or the kubelet): " + stopped);
     }
 
     [Test]

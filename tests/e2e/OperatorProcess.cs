@@ -39,7 +39,8 @@ public sealed class OperatorProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { dll, "run", "--namespace", ns, "--resync", "30s" })
+        // Several operators run at once outside the cluster: no embedded control plane (its port and SQLite file would collide).
+        foreach (var arg in new[] { dll, "run", "--namespace", ns, "--resync", "30s", "--control-plane-addr", "" })
         {
             info.ArgumentList.Add(arg);
         }
