@@ -27,5 +27,13 @@ internal interface IDatabaseEngine : IAsyncDisposable
     /// <summary>SQL run first in a team change ("" if none): waits for running ingests and holds new ones off.</summary>
     string TeamsWriteLockSql { get; }
 
+    /// <summary>
+    /// SQL run last in a team change ("" if none). A team change moves many team_files rows between teams at once
+    /// (all of them, when teams are first set up); PostgreSQL's planner would keep believing the old distribution until
+    /// autovacuum's next ANALYZE and count a team's files with a sequential scan per team (seconds instead of
+    /// milliseconds). SQLite plans without statistics and prefers the index anyway.
+    /// </summary>
+    string TeamFilesStatisticsSql { get; }
+
     ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
 }

@@ -33,6 +33,8 @@ internal sealed class PostgresEngine : IDatabaseEngine
 
     public string TeamsWriteLockSql => "SELECT pg_advisory_xact_lock(77350002)";
 
+    public string TeamFilesStatisticsSql => "ANALYZE team_files";
+
     public async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
 

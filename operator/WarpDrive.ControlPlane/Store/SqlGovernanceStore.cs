@@ -263,6 +263,7 @@ public sealed class SqlGovernanceStore : IGovernanceStore
             }
         }
 
+        await ExecuteAsync(connection, transaction, _engine.TeamFilesStatisticsSql, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 

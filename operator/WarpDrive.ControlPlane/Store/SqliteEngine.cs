@@ -36,6 +36,8 @@ internal sealed class SqliteEngine : IDatabaseEngine
 
     public string TeamsWriteLockSql => "";
 
+    public string TeamFilesStatisticsSql => "";
+
     public async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_connectionString);
