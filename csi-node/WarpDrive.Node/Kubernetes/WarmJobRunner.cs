@@ -112,9 +112,22 @@ public sealed class WarmJobRunner : IAsyncDisposable
                 while (!cancellationToken.IsCancellationRequested)
                 {
                     Exception? watchError = null;
+                    var events = 0;
+                    var started = Environment.TickCount64;
                     await foreach (var (type, job) in _client.WatchAsync(version, e => watchError = e, cancellationToken).ConfigureAwait(false))
                     {
-                        version = job.Metadata?.ResourceVersion ?? version;
+                        events++;
+                        if (watchError is not null)
+                        {
+                            break;
+                        }
+
+                        if (job?.Metadata is null)
+                        {
+                            continue;
+                        }
+
+                        version = job.Metadata.ResourceVersion ?? version;
                         if (type is WatchEventType.Added or WatchEventType.Modified)
                         {
                             Upsert(job);
@@ -123,11 +136,6 @@ public sealed class WarmJobRunner : IAsyncDisposable
                         {
                             Remove(job);
                         }
-
-                        if (watchError is not null)
-                        {
-                            break;
-                        }
                     }
 
                     if (watchError is not null)
@@ -135,6 +143,12 @@ public sealed class WarmJobRunner : IAsyncDisposable
                         // 410 Gone (version too old) or another Status event: only a new list catches up.
                         _logger.LogInformation("warm jobs: watch ended with {Error}; listing again", watchError.Message);
                         break;
+                    }
+
+                    if (events == 0 && Environment.TickCount64 - started < 1000)
+                    {
+                        // A watch that closes at once, again and again (a proxy, a misconfigured server): do not spin.
+                        await Task.Delay(Jittered(_options.InitialBackoff), cancellationToken).ConfigureAwait(false);
                     }
                 }
             }

@@ -39,12 +39,15 @@ internal sealed class KubernetesApiTestDouble : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly Dictionary<string, JsonObject> _warms = new(StringComparer.Ordinal);
     private readonly List<(long Version, string Line)> _events = [];
-    private readonly List<Channel<string>> _watchers = [];
+    private readonly List<(Channel<string> Events, HttpContext Context)> _watchers = [];
     private readonly List<RecordedApply> _applies = [];
     private readonly string _nodeName;
     private readonly Dictionary<string, string> _nodeLabels;
     private TaskCompletionSource? _hold;
     private long _version = 100;
+    private long _expiredUpTo;
+    private int _failLists;
+    private int _lists;
 
     private KubernetesApiTestDouble(WebApplication app, string nodeName, Dictionary<string, string> nodeLabels)
     {
@@ -81,10 +84,58 @@ internal sealed class KubernetesApiTestDouble : IAsyncDisposable
         }
     }
 
+    /// <summary>LIST calls answered so far (failed ones included).</summary>
+    public int Lists => Volatile.Read(ref _lists);
+
+    public int OpenWatches
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _watchers.Count;
+            }
+        }
+    }
+
+    /// <summary>The next <paramref name="count"/> LIST calls answer 500.</summary>
+    public void FailNextLists(int count) => Volatile.Write(ref _failLists, count);
+
+    /// <summary>Cuts every open watch connection, as a dropped network does.</summary>
+    public void DropWatches()
+    {
+        lock (_gate)
+        {
+            foreach (var (_, context) in _watchers)
+            {
+                context.Abort();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Every version but the newest becomes too old to watch from (etcd compacted them), and open watches end normally
+    /// (their server timeout): a client resuming from its last version gets an ERROR event with 410 Gone.
+    /// </summary>
+    public void ExpireVersionsAndEndWatches()
+    {
+        lock (_gate)
+        {
+            _version++; // a change the client never saw (another resource): its last version is now behind
+            _expiredUpTo = _version - 1;
+            foreach (var (events, _) in _watchers)
+            {
+                events.Writer.TryComplete();
+            }
+        }
+    }
+
     public IReadOnlyList<RecordedApply> AppliesTo(string ns, string name) => Applies.Where(a => a.Namespace == ns && a.Name == name).ToList();
 
     /// <summary>Creates a job (ADDED) with a fresh uid; returns the uid.</summary>
-    public string Add(string ns, string name, string source, string[] paths, Dictionary<string, string>? nodeSelector = null, string? maxSize = null, int? workers = null)
+    /// <param name="entries">status.nodes as agents left it (e.g. before this agent restarted).</param>
+    public string Add(string ns, string name, string source, string[] paths, Dictionary<string, string>? nodeSelector = null, string? maxSize = null, int? workers = null,
+        WarmNodeEntry[]? entries = null)
     {
         var spec = new JsonObject { ["source"] = source, ["paths"] = new JsonArray(paths.Select(p => (JsonNode)p).ToArray()) };
         if (nodeSelector is not null)
@@ -110,6 +161,11 @@ internal sealed class KubernetesApiTestDouble : IAsyncDisposable
             ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = ns, ["uid"] = uid, ["generation"] = 1 },
             ["spec"] = spec,
         };
+        if (entries is not null)
+        {
+            warm["status"] = new JsonObject { ["nodes"] = JsonSerializer.SerializeToNode(entries) };
+        }
+
         lock (_gate)
         {
             _warms[$"{ns}/{name}"] = warm;
@@ -199,6 +255,14 @@ internal sealed class KubernetesApiTestDouble : IAsyncDisposable
     {
         if (context.Request.Query["watch"] != "true")
         {
+            Interlocked.Increment(ref _lists);
+            if (Interlocked.Decrement(ref _failLists) >= 0)
+            {
+                context.Response.StatusCode = 500;
+                await context.Response.WriteAsJsonAsync(Status(500, "InternalError", "etcdserver: request timed out"));
+                return;
+            }
+
             JsonObject list;
             lock (_gate)
             {
@@ -219,13 +283,19 @@ internal sealed class KubernetesApiTestDouble : IAsyncDisposable
         var events = Channel.CreateUnbounded<string>();
         lock (_gate)
         {
+            if (from <= _expiredUpTo)
+            {
+                events.Writer.TryWrite(new JsonObject { ["type"] = "ERROR", ["object"] = Status(410, "Expired", $"too old resource version: {from}") }.ToJsonString());
+                events.Writer.TryComplete();
+            }
+
             // Whatever happened since the version the client listed at, then everything new: no event is lost.
             foreach (var (version, line) in _events.Where(e => e.Version > from))
             {
                 events.Writer.TryWrite(line);
             }
 
-            _watchers.Add(events);
+            _watchers.Add((events, context));
         }
 
         try
@@ -246,7 +316,7 @@ internal sealed class KubernetesApiTestDouble : IAsyncDisposable
         {
             lock (_gate)
             {
-                _watchers.Remove(events);
+                _watchers.Remove((events, context));
             }
         }
     }
@@ -302,9 +372,9 @@ internal sealed class KubernetesApiTestDouble : IAsyncDisposable
         warm["metadata"]!["resourceVersion"] = _version.ToString(CultureInfo.InvariantCulture);
         var line = new JsonObject { ["type"] = type, ["object"] = warm.DeepClone() }.ToJsonString();
         _events.Add((_version, line));
-        foreach (var watcher in _watchers)
+        foreach (var (events, _) in _watchers)
         {
-            watcher.Writer.TryWrite(line);
+            events.Writer.TryWrite(line);
         }
     }
 

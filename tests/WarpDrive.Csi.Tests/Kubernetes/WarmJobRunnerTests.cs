@@ -39,6 +39,8 @@ public sealed class WarmJobRunnerTests
             Assert.That(applies.Select(a => a.ContentType), Is.All.StartsWith("application/apply-patch+yaml"));
             Assert.That(applies.Select(a => a.Entries.Single().Node), Is.All.EqualTo(WarmJobFixture.Node), "only this node's entry");
             Assert.That(applies.Select(a => a.Body["spec"]), Is.All.Null, "nothing but the status entry is applied");
+            Assert.That(applies.Select(a => a.Body["status"]!["nodes"]![0]!.AsObject().ContainsKey("error")), Is.All.False,
+                "no error field while none happened (an applied null would still claim it)");
         });
 
         // A second job over the same files finds them all in the cache: nothing is downloaded again.
@@ -129,5 +131,64 @@ public sealed class WarmJobRunnerTests
             Assert.That(next.BytesDone, Is.EqualTo(fixture.SizeOf("train/a.bin") + fixture.SizeOf("train/b.bin") + fixture.SizeOf("train/sub/c.txt")),
                 "the stopped run fetched nothing, so the next job downloads every byte");
         });
+    }
+
+    [Test]
+    public async Task OwnFinishedEntriesAreNotRunAgainButAnInterruptedRunResumes()
+    {
+        await using var fixture = await WarmJobFixture.StartAsync(Files);
+        var node = WarmJobFixture.Node;
+        fixture.Api.Add(WarmJobFixture.Namespace, "done", WarmJobFixture.Source, ["train"], entries: [new WarmNodeEntry { Node = node, Phase = WarmNodePhases.Succeeded }]);
+        fixture.Api.Add(WarmJobFixture.Namespace, "failed", WarmJobFixture.Source, ["train"], entries: [new WarmNodeEntry { Node = node, Phase = WarmNodePhases.Failed, Error = "x" }]);
+        fixture.Api.Add(WarmJobFixture.Namespace, "interrupted", WarmJobFixture.Source, ["train"], entries: [new WarmNodeEntry { Node = node, Phase = WarmNodePhases.Running, FilesDone = 1 }]);
+        fixture.Api.Add(WarmJobFixture.Namespace, "done-elsewhere", WarmJobFixture.Source, ["eval"], entries: [new WarmNodeEntry { Node = "node-2", Phase = WarmNodePhases.Succeeded }]);
+
+        var interrupted = await fixture.Api.FinalEntryAsync(WarmJobFixture.Namespace, "interrupted", node);
+        var elsewhere = await fixture.Api.FinalEntryAsync(WarmJobFixture.Namespace, "done-elsewhere", node);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(interrupted.Phase, Is.EqualTo(WarmNodePhases.Succeeded), interrupted.Error);
+            Assert.That(interrupted.FilesDone, Is.EqualTo(3));
+            Assert.That(elsewhere.Phase, Is.EqualTo(WarmNodePhases.Succeeded), "another node's entry says nothing about this node");
+            Assert.That(fixture.Api.Applies.Select(a => a.Name).Distinct(), Is.EquivalentTo(new[] { "interrupted", "done-elsewhere" }));
+        });
+    }
+
+    [Test]
+    public async Task ABrokenWatchOrListIsRetriedAndNothingIsMissed()
+    {
+        await using var fixture = await WarmJobFixture.StartAsync(Files);
+        await WaitUntil(() => fixture.Api.OpenWatches == 1);
+        var listsBefore = fixture.Api.Lists;
+
+        // The connection drops and the API server then fails two lists: the runner backs off and lists again.
+        fixture.Api.FailNextLists(2);
+        fixture.Api.DropWatches();
+        fixture.Api.Add(WarmJobFixture.Namespace, "while-down", WarmJobFixture.Source, ["eval"]);
+        var whileDown = await fixture.Api.FinalEntryAsync(WarmJobFixture.Namespace, "while-down", WarmJobFixture.Node);
+        Assert.That(whileDown.Phase, Is.EqualTo(WarmNodePhases.Succeeded), whileDown.Error);
+        Assert.That(fixture.Api.Lists, Is.EqualTo(listsBefore + 3), "two failed lists, then one that worked");
+
+        // The watch ends and its version is gone (410): only a new list catches up.
+        await WaitUntil(() => fixture.Api.OpenWatches == 1);
+        fixture.Api.ExpireVersionsAndEndWatches();
+        fixture.Api.Add(WarmJobFixture.Namespace, "after-expiry", WarmJobFixture.Source, ["train"]);
+        var afterExpiry = await fixture.Api.FinalEntryAsync(WarmJobFixture.Namespace, "after-expiry", WarmJobFixture.Node);
+        Assert.Multiple(() =>
+        {
+            Assert.That(afterExpiry.Phase, Is.EqualTo(WarmNodePhases.Succeeded), afterExpiry.Error);
+            Assert.That(fixture.Api.Lists, Is.EqualTo(listsBefore + 4), "410 Gone made the runner list again");
+        });
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        for (var i = 0; i < 200 && !condition(); i++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.That(condition(), Is.True);
     }
 }
