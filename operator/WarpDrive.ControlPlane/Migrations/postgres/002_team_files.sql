@@ -12,6 +12,9 @@ CREATE TABLE team_files (
 -- backend is the last column so the window count stays inside the index with or without a backend filter.
 CREATE INDEX team_files_team_access ON team_files (team, last_access, backend);
 CREATE INDEX user_files_user_access ON user_files (user_name, last_access, backend);
+-- Usage sums the window's rows of access_daily; with the summed columns in the index that is one index range
+-- without a table lookup per row.
+CREATE INDEX access_daily_day_usage ON access_daily (day, user_name, backend, reads, bytes_read, cache_hits);
 -- Who else read an object: SetTeam recounts (none) for the objects of users who leave it.
 CREATE INDEX user_files_object ON user_files (backend, path, last_access);
 INSERT INTO team_files (team, backend, path, last_access)
