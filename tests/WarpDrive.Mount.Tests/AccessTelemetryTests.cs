@@ -13,23 +13,7 @@ public sealed class AccessTelemetryTests
         var source = sandbox.CreateSource("data");
         await File.WriteAllBytesAsync(Path.Combine(source, "shard-0.tar"), new byte[300_000]);
         var events = Path.Combine(sandbox.Root, "access.jsonl");
-        var yaml = $"""
-            mount_point: "{sandbox.MountPoint}"
-            cache:
-              path: "{sandbox.CachePath}"
-            metrics:
-              enabled: false
-            telemetry:
-              enabled: true
-              sink: file
-              file_path: "{events}"
-              flush_interval: 100ms
-            backends:
-              - name: data
-                type: local
-                config:
-                  root: "{source}"
-            """;
+        var yaml = AgentYaml(sandbox, source, events);
         await using (var agent = AgentProcess.Start(sandbox, yaml, sandbox.MountPoint))
         {
             await agent.WaitForMountAsync();
@@ -58,25 +42,7 @@ public sealed class AccessTelemetryTests
         var source = sandbox.CreateSource("data");
         await File.WriteAllBytesAsync(Path.Combine(source, "shard-0.tar"), new byte[300_000]);
         var events = Path.Combine(sandbox.Root, "access.jsonl");
-        var yaml = $"""
-            mount_point: "{sandbox.MountPoint}"
-            cache:
-              path: "{sandbox.CachePath}"
-              passthrough: "off"
-            metrics:
-              enabled: false
-            telemetry:
-              enabled: true
-              sink: file
-              file_path: "{events}"
-              flush_interval: 100ms
-              sample_metadata_ops: 1
-            backends:
-              - name: data
-                type: local
-                config:
-                  root: "{source}"
-            """;
+        var yaml = AgentYaml(sandbox, source, events, cacheSettings: "passthrough: \"off\"", telemetrySettings: "sample_metadata_ops: 1");
         var file = Path.Combine(sandbox.MountPoint, "data", "shard-0.tar");
         await using (var agent = AgentProcess.Start(sandbox, yaml, sandbox.MountPoint))
         {
@@ -105,6 +71,27 @@ public sealed class AccessTelemetryTests
             });
         }
     }
+
+    /// <summary>An agent over one local backend named data, recording to a JSONL file; extra keys go into cache: and telemetry:.</summary>
+    private static string AgentYaml(TestSandbox sandbox, string source, string events, string cacheSettings = "", string telemetrySettings = "") => $"""
+        mount_point: "{sandbox.MountPoint}"
+        cache:
+          path: "{sandbox.CachePath}"
+          {cacheSettings}
+        metrics:
+          enabled: false
+        telemetry:
+          enabled: true
+          sink: file
+          file_path: "{events}"
+          flush_interval: 100ms
+          {telemetrySettings}
+        backends:
+          - name: data
+            type: local
+            config:
+              root: "{source}"
+        """;
 
     private static List<JsonElement> Events(string file) =>
         File.Exists(file) ? [.. File.ReadAllLines(file).Select(line => JsonDocument.Parse(line).RootElement)] : [];
