@@ -30,7 +30,9 @@ internal sealed class WarmJobFixture : IAsyncDisposable
     public PluginHost Host { get; private set; } = null!;
 
     /// <summary>Starts with <paramref name="files"/> (path below the source root → size in bytes) in the source.</summary>
-    public static async Task<WarmJobFixture> StartAsync(params (string Path, int Size)[] files)
+    public static Task<WarmJobFixture> StartAsync(params (string Path, int Size)[] files) => StartAsync(cacheEnabled: true, files);
+
+    public static async Task<WarmJobFixture> StartAsync(bool cacheEnabled, params (string Path, int Size)[] files)
     {
         var fixture = new WarmJobFixture(Directory.CreateTempSubdirectory("warpdrive-warm-").FullName);
         try
@@ -49,7 +51,7 @@ internal sealed class WarmJobFixture : IAsyncDisposable
             var configPath = Path.Combine(fixture.Root, "config.yaml");
             File.WriteAllText(configPath, $"""
                 mount_point: /unused-in-csi-mode
-                cache: {"{"} path: {fixture.Root}/cache, max_size: 64MiB, block_size: 1MiB {"}"}
+                cache: {"{"} enabled: {(cacheEnabled ? "true" : "false")}, path: {fixture.Root}/cache, max_size: 64MiB, block_size: 1MiB {"}"}
                 metrics: {"{"} addr: "127.0.0.1:0" {"}"}
                 backends:
                   - name: {Namespace}-{Source}

@@ -182,6 +182,21 @@ public sealed class WarmJobRunnerTests
         });
     }
 
+    [Test]
+    public async Task WithoutABlockCacheThisNodesJobsFailSayingSo()
+    {
+        await using var fixture = await WarmJobFixture.StartAsync(cacheEnabled: false, Files);
+        fixture.Api.Add(WarmJobFixture.Namespace, "no-cache", WarmJobFixture.Source, ["train"]);
+
+        var entry = await fixture.Api.FinalEntryAsync(WarmJobFixture.Namespace, "no-cache", WarmJobFixture.Node);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(entry.Phase, Is.EqualTo(WarmNodePhases.Failed));
+            Assert.That(entry.Error, Is.EqualTo("the block cache is disabled on node node-1: there is nothing to warm into"));
+        });
+    }
+
     private static async Task WaitUntil(Func<bool> condition)
     {
         for (var i = 0; i < 200 && !condition(); i++)
