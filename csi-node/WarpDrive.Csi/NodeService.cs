@@ -30,9 +30,11 @@ public sealed class NodeService(NodeIdentity identity, SourceMounts sources, Pub
 
     public override async Task<NodePublishVolumeResponse> NodePublishVolume(NodePublishVolumeRequest request, ServerCallContext context)
     {
-        var volume = VolumeRequest.Parse(request);
-        var source = sources.Find(volume.Source)
-            ?? throw new RpcException(new Status(StatusCode.NotFound, $"data source \"{volume.Source}\" is not in this node's config"));
+        var requested = VolumeRequest.Parse(request);
+        var source = requested.FindSource(sources.Find)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"data source \"{requested.Source}\"" +
+                (requested.SourceNamespace is { } ns ? $" of namespace \"{ns}\"" : "") + " is not in this node's config"));
+        var volume = requested with { Source = source.Name }; // from here on, the backend's own name
         if (TenancyPolicy.Deny(source, volume.PodNamespace) is { } reason)
         {
             throw new RpcException(new Status(StatusCode.PermissionDenied, reason));

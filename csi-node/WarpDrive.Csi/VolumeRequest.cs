@@ -10,6 +10,24 @@ public sealed record VolumeRequest(string VolumeId, string Source, string SubPat
     /// <summary>The pod the volume is published for, when kubelet said (podInfoOnMount): for access telemetry.</summary>
     public PodInfo? Pod { get; init; }
 
+    /// <summary>
+    /// The namespace the source belongs to, when the request says: volume_context <c>namespace</c>, else the
+    /// <c>&lt;namespace&gt;/</c> of a static PV's handle, else (inline volumes) the pod's own namespace.
+    /// </summary>
+    public string? SourceNamespace { get; init; }
+
+    /// <summary>
+    /// The node config backend this request means: the source's name as given (standalone configs and tools name
+    /// backends freely), else the operator's <c>&lt;namespace&gt;-&lt;name&gt;</c> for the source's namespace, taken only
+    /// when that backend really belongs to that namespace (the joined name alone could be another namespace's).
+    /// </summary>
+    public BackendConfig? FindSource(Func<string, BackendConfig?> find)
+    {
+        ArgumentNullException.ThrowIfNull(find);
+        return find(Source)
+            ?? (SourceNamespace is { Length: > 0 } ns && find(CsiDriver.BackendNameOf(ns, Source)) is { } owned && owned.Namespace == ns ? owned : null);
+    }
+
     public static VolumeRequest Parse(NodePublishVolumeRequest request)
     {
         if (string.IsNullOrEmpty(request.VolumeId))
@@ -32,10 +50,11 @@ public sealed record VolumeRequest(string VolumeId, string Source, string SubPat
         var context = request.VolumeContext;
         var ephemeral = context.TryGetValue(CsiDriver.EphemeralAttribute, out var e) && e == "true";
         var source = context.TryGetValue(CsiDriver.SourceAttribute, out var s) && s.Length > 0 ? s : null;
+        // A static PV's volumeHandle is "<namespace>/<source>"; the attributes, when set, win.
+        var slash = ephemeral ? -1 : request.VolumeId.LastIndexOf('/');
         if (source is null && !ephemeral)
         {
-            // A static PV's volumeHandle is "<namespace>/<source>"; the attribute, when set, wins.
-            source = request.VolumeId[(request.VolumeId.LastIndexOf('/') + 1)..];
+            source = request.VolumeId[(slash + 1)..];
         }
 
         if (string.IsNullOrEmpty(source))
@@ -56,9 +75,13 @@ public sealed record VolumeRequest(string VolumeId, string Source, string SubPat
         }
 
         context.TryGetValue(CsiDriver.PodNamespaceAttribute, out var podNamespace);
+        var sourceNamespace = context.TryGetValue(CsiDriver.SourceNamespaceAttribute, out var n) && n.Length > 0 ? n
+            : slash > 0 ? request.VolumeId[..slash]
+            : podNamespace;
         return new VolumeRequest(request.VolumeId, source, subPath, readahead, ephemeral, podNamespace, Path.TrimEndingDirectorySeparator(request.TargetPath))
         {
             Pod = PodInfoOf(context, podNamespace),
+            SourceNamespace = sourceNamespace,
         };
     }
 

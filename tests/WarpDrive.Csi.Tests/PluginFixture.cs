@@ -34,7 +34,8 @@ public sealed partial class PluginFixture : IAsyncDisposable
     public global::Csi.V1.Node.NodeClient Node { get; private set; } = null!;
 
     /// <param name="settings">Extra top-level YAML of the node config (e.g. a telemetry section); {root} is the fixture's temp dir.</param>
-    public static async Task<PluginFixture> StartAsync(TimeSpan? grace = null, string settings = "")
+    /// <param name="backends">Extra entries of <c>backends:</c>, indented as list items; {root} as above.</param>
+    public static async Task<PluginFixture> StartAsync(TimeSpan? grace = null, string settings = "", string backends = "")
     {
         var root = Directory.CreateTempSubdirectory("warpdrive-csi-").FullName;
         var fixture = new PluginFixture(root);
@@ -43,7 +44,7 @@ public sealed partial class PluginFixture : IAsyncDisposable
             fixture.WriteData("data-a", ("hello.txt", "hello from team a\n"), ("sub/deep.bin", null));
             fixture.WriteData("shared", ("readme.txt", "shared data\n"));
             Directory.CreateDirectory(Path.GetDirectoryName(fixture.ConfigPath)!);
-            fixture.WriteConfig(settings.Replace("{root}", root, StringComparison.Ordinal) + "\n" + fixture.ConfigYaml());
+            fixture.WriteConfig(settings.Replace("{root}", root, StringComparison.Ordinal) + "\n" + fixture.ConfigYaml(backends.Replace("{root}", root, StringComparison.Ordinal)));
             await fixture.StartHostAsync(grace ?? TimeSpan.Zero);
             return fixture;
         }
