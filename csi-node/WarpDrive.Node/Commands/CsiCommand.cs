@@ -5,6 +5,7 @@ using k8s.Exceptions;
 using Microsoft.Extensions.Logging;
 using WarpDrive.Config;
 using WarpDrive.Node.Hosting;
+using WarpDrive.Node.Kubernetes;
 
 namespace WarpDrive.Node.Commands;
 
@@ -40,19 +41,28 @@ public static class CsiCommand
         };
         var kube = new Option<bool>("--kube")
         {
-            Description = "Run this node's share of WarpCacheWarm jobs: watch them through the Kubernetes API (the pod's service account, else KUBECONFIG or ~/.kube/config) and report progress in their status.",
+            Description = "Run in a cluster: the node config comes from this node's ConfigMap (copied to --config and kept current), and this node's share of WarpCacheWarm jobs is run. Uses the Kubernetes API (the pod's service account, else KUBECONFIG or ~/.kube/config).",
+        };
+        var configMap = new Option<string?>("--configmap")
+        {
+            Description = $"With --kube: the ConfigMap holding this node's config (default ${NodeConfigMapName.NameVariable}).",
+        };
+        var configMapNamespace = new Option<string?>("--configmap-namespace")
+        {
+            Description = $"With --kube: the ConfigMap's namespace (default ${NodeConfigMapName.NamespaceVariable}).",
         };
         var command = new Command("csi", "Run as the CSI node plugin: serve the CSI Identity and Node services to kubelet on a unix socket.")
         {
-            endpoint, nodeId, config, stateDir, grace, kube,
+            endpoint, nodeId, config, stateDir, grace, kube, configMap, configMapNamespace,
         };
         command.SetAction((result, _) => RunAsync(
             result.GetValue(endpoint)!, result.GetValue(nodeId)!, result.GetValue(config)!, result.GetValue(stateDir)!, result.GetValue(grace),
-            result.GetValue(kube), result.GetValue(logFormat)!, result.GetValue(logLevel)));
+            result.GetValue(kube), result.GetValue(configMap), result.GetValue(configMapNamespace), result.GetValue(logFormat)!, result.GetValue(logLevel)));
         return command;
     }
 
-    private static async Task<int> RunAsync(string endpoint, string nodeId, string configPath, string stateDir, TimeSpan grace, bool kube, string logFormat, LogLevel logLevel)
+    private static async Task<int> RunAsync(string endpoint, string nodeId, string configPath, string stateDir, TimeSpan grace, bool kube,
+        string? configMapName, string? configMapNamespace, string logFormat, LogLevel logLevel)
     {
         const string Scheme = "unix://";
         if (!endpoint.StartsWith(Scheme, StringComparison.Ordinal) || endpoint.Length == Scheme.Length)
@@ -67,14 +77,17 @@ public static class CsiCommand
             return ExitCodes.Usage;
         }
 
-        if (await ConfigFile.LoadOrReportAsync(configPath).ConfigureAwait(false) is not { } config)
-        {
-            return ExitCodes.Usage;
-        }
-
         KubernetesClientConfiguration? kubernetes = null;
+        NodeConfigMapName? source = null;
         if (kube)
         {
+            source = NodeConfigMapName.Resolve(configMapName, configMapNamespace, Environment.GetEnvironmentVariable, out var error);
+            if (source is null)
+            {
+                await Console.Error.WriteLineAsync($"warpdrive-node: {error}").ConfigureAwait(false);
+                return ExitCodes.Usage;
+            }
+
             try
             {
                 // In a pod: the service account; elsewhere KUBECONFIG, then ~/.kube/config.
@@ -89,12 +102,37 @@ public static class CsiCommand
 
         using var loggers = AgentLogging.Create(logFormat, logLevel);
         var logger = loggers.CreateLogger("warpdrive-node");
-        logger.LogInformation("starting CSI node plugin with configuration from {Path}:\n{Config}", configPath, config.Redacted());
-
-        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var stop = new CancellationTokenSource();
         using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
 
+        ConfigMapMirror? mirror = null;
+        if (kubernetes is not null)
+        {
+            logger.LogInformation("copying the node config from ConfigMap {ConfigMap} to {Path}", source, configPath);
+            try
+            {
+                mirror = await ConfigMapMirror.StartAsync(new k8s.Kubernetes(kubernetes), source!, configPath, loggers, cancellationToken: stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                logger.LogInformation("stopped before the node config appeared");
+                return ExitCodes.Ok;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                logger.LogError("cannot write the node config to {Path}: {Error}", configPath, e.Message);
+                return ExitCodes.Failure;
+            }
+        }
+
+        if (await ConfigFile.LoadOrReportAsync(configPath).ConfigureAwait(false) is not { } config)
+        {
+            await DisposeMirrorAsync().ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+
+        logger.LogInformation("starting CSI node plugin with configuration from {Path}:\n{Config}", configPath, config.Redacted());
         PluginHost host;
         try
         {
@@ -107,17 +145,18 @@ public static class CsiCommand
                 ReleaseGrace = grace,
                 Kubernetes = kubernetes,
             };
-            host = await PluginHost.StartAsync(options, config, loggers).ConfigureAwait(false);
+            host = await PluginHost.StartAsync(options, config, loggers, mirror).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
             logger.LogError("could not start the CSI plugin: {Error}", e.Message);
+            await DisposeMirrorAsync().ConfigureAwait(false);
             return ExitCodes.Failure;
         }
 
         await using (host.ConfigureAwait(false))
         {
-            await stop.Task.ConfigureAwait(false);
+            await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             logger.LogInformation("stopping: unmounting every data source");
         }
 
@@ -127,7 +166,9 @@ public static class CsiCommand
         void OnSignal(PosixSignalContext context)
         {
             context.Cancel = true;
-            stop.TrySetResult();
+            stop.Cancel();
         }
+
+        ValueTask DisposeMirrorAsync() => mirror?.DisposeAsync() ?? ValueTask.CompletedTask;
     }
 }

@@ -49,6 +49,7 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
     private readonly ConfigWatcher _watcher;
     private readonly MetricsServer? _metricsServer;
     private WarmJobRunner? _warmJobs;
+    private ConfigMapMirror? _configMirror;
     private int _contentClosed;
 
     private PluginHost(WebApplication grpc, IContentSource content, IAccessRecorder access, NodeMetrics metrics, SourceMounts sources, ConfigWatcher watcher, MetricsServer? metricsServer, HealthReport health)
@@ -75,7 +76,11 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
     /// <summary>Ready once the cache is open and the FUSE device is there (Probe's answer).</summary>
     public bool IsReady => Volatile.Read(ref _contentClosed) == 0 && File.Exists("/dev/fuse");
 
-    public static async Task<PluginHost> StartAsync(PluginOptions options, NodeConfig config, ILoggerFactory loggers)
+    /// <param name="configMirror">
+    /// Keeps <see cref="PluginOptions.ConfigPath"/> a copy of the node's ConfigMap (<c>--kube</c>); owned by the host
+    /// once it has started (the caller disposes it if this throws), and stopped first on dispose.
+    /// </param>
+    public static async Task<PluginHost> StartAsync(PluginOptions options, NodeConfig config, ILoggerFactory loggers, ConfigMapMirror? configMirror = null)
     {
         var logger = loggers.CreateLogger<PluginHost>();
         var mountsDirectory = Path.Combine(options.StateDirectory, "mounts");
@@ -102,7 +107,7 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
 
         var readiness = new DeferredReadiness();
         var grpc = BuildGrpcServer(options, sources, mounter, readiness, publications, loggers);
-        host = new PluginHost(grpc, content, access, metrics, sources, watcher, metricsServer, health);
+        host = new PluginHost(grpc, content, access, metrics, sources, watcher, metricsServer, health) { _configMirror = configMirror };
         readiness.Host = host;
         await grpc.StartAsync().ConfigureAwait(false);
         if (options.Kubernetes is not null)
@@ -135,6 +140,11 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
 
     public async ValueTask DisposeAsync()
     {
+        if (_configMirror is not null)
+        {
+            await _configMirror.DisposeAsync().ConfigureAwait(false); // no config rewrite while the rest stops
+        }
+
         if (_warmJobs is not null)
         {
             await _warmJobs.DisposeAsync().ConfigureAwait(false); // before the cache closes: a warm in progress uses it
