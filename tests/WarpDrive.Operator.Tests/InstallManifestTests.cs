@@ -72,7 +72,7 @@ public sealed class InstallManifestTests
     }
 
     [Test]
-    public void Node_agent_can_only_read_its_configmaps_and_report_warm_status()
+    public void Node_agent_can_only_read_its_configmaps_and_node_and_report_warm_status()
     {
         var cluster = Single<V1ClusterRole>("warpdrive-node").Rules;
         var local = Single<V1Role>("warpdrive-node").Rules;
@@ -82,7 +82,7 @@ public sealed class InstallManifestTests
             Assert.That(Grants(cluster), Is.EquivalentTo(new[]
             {
                 "warpdrive.io/warpcachewarms:get", "warpdrive.io/warpcachewarms:list", "warpdrive.io/warpcachewarms:watch",
-                "warpdrive.io/warpcachewarms/status:patch",
+                "warpdrive.io/warpcachewarms/status:patch", "/nodes:get",
             }));
             Assert.That(Grants(local), Is.EquivalentTo(new[] { "/configmaps:get", "/configmaps:watch" }));
         });
@@ -150,7 +150,7 @@ public sealed class InstallManifestTests
             Assert.That(spec.ServiceAccountName, Is.EqualTo("warpdrive-node"));
             Assert.That(agent.Image, Is.EqualTo("example.com/node:1"));
             Assert.That(agent.SecurityContext.Privileged, Is.True);
-            Assert.That(agent.Args, Is.EqualTo(new[] { "csi", "--endpoint", "unix:///csi/csi.sock", "--node-id", "$(NODE_NAME)" }));
+            Assert.That(agent.Args, Is.EqualTo(new[] { "csi", "--endpoint", "unix:///csi/csi.sock", "--node-id", "$(NODE_NAME)", "--kube" }));
             Assert.That(agent.Env.Single(e => e.Name == "NODE_NAME").ValueFrom.FieldRef.FieldPath, Is.EqualTo("spec.nodeName"));
             Assert.That(hostPaths["fuse-device"], Is.EqualTo("/dev/fuse"));
             Assert.That(hostPaths["kubelet-dir"], Is.EqualTo("/var/lib/kubelet"));

@@ -42,6 +42,12 @@ public sealed class NodeConfigRenderingTests
                 ("team-b-corpus", "/team-b/corpus", "local"),
             }));
             Assert.That(config.Backends[0].Config["root"], Is.EqualTo("/srv/imagenet"));
+            Assert.That(config.Backends.Select(b => b.Namespace), Is.EqualTo(new[] { "team-a", "team-b" }), "each source is owned by its namespace (CSI tenancy)");
+            Assert.That(config.Backends[0].AllowedNamespaces, Is.EqualTo(new[] { "team-a" }));
+            Assert.That(config.Backends.Select(b => b.Name), Is.EqualTo(new[]
+            {
+                WarpDrive.Csi.CsiDriver.BackendNameOf("team-a", "imagenet"), WarpDrive.Csi.CsiDriver.BackendNameOf("team-b", "corpus"),
+            }), "the CSI plugin finds a source by the same name");
             Assert.That(rendering.Included, Is.EqualTo(new[] { "team-a/imagenet", "team-b/corpus" }));
             Assert.That(rendering.Rejected, Is.Empty);
         });

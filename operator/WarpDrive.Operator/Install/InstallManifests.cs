@@ -272,6 +272,7 @@ public static class InstallManifests
             "csi",
             "--endpoint", "unix:///csi/csi.sock",
             "--node-id", "$(NODE_NAME)",
+            "--kube", // config from this node's ConfigMap, warm jobs from WarpCacheWarms
         ],
         Env =
         [

@@ -65,6 +65,8 @@ public static class Rbac
         Rule(WarpDriveApi.Group, ["warpcachewarms"], Read),
         // ...and report this node's entry of status.nodes with server-side apply. Nothing else is writable.
         Rule(WarpDriveApi.Group, ["warpcachewarms/status"], ["patch"]),
+        // Its own Node's labels, for a warm job's nodeSelector (RBAC cannot narrow get to one name per node).
+        Rule("", ["nodes"], ["get"]),
     ];
 
     /// <summary>

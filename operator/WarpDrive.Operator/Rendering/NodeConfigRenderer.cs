@@ -115,6 +115,9 @@ public sealed class NodeConfigRenderer(OperatorOptions options)
             ["name"] = SourceNames.BackendName(source),
             ["type"] = source.Spec.Backend.Type,
             ["mount_path"] = SourceNames.MountPath(source),
+            // Tenancy: the CSI plugin lets a pod mount the source only from these namespaces.
+            ["namespace"] = SourceNames.Namespace(source),
+            ["allowed_namespaces"] = AllowedNamespaces(source),
         };
         if (source.Spec.Backend.Config is { Count: > 0 } config)
         {
@@ -160,6 +163,9 @@ public sealed class NodeConfigRenderer(OperatorOptions options)
         return result;
     }
 
+    private static List<string> AllowedNamespaces(WarpDataSource source) =>
+        [.. new[] { SourceNames.Namespace(source) }.Concat(source.Spec.AllowedNamespaces ?? []).Distinct(StringComparer.Ordinal)];
+
     private static Dictionary<string, object> SourceEntry(WarpDataSource source)
     {
         var ns = SourceNames.Namespace(source);
@@ -169,7 +175,7 @@ public sealed class NodeConfigRenderer(OperatorOptions options)
             ["name"] = source.Metadata.Name,
             ["backend"] = SourceNames.BackendName(source),
             ["mount_path"] = SourceNames.MountPath(source),
-            ["allowed_namespaces"] = new[] { ns }.Concat(source.Spec.AllowedNamespaces ?? []).Distinct(StringComparer.Ordinal).ToList(),
+            ["allowed_namespaces"] = AllowedNamespaces(source),
         };
         if (source.Spec.Cache is { } cache)
         {
