@@ -24,6 +24,9 @@ public sealed record ConfigMapMirrorOptions
 /// does not exist yet), write <c>config.yaml</c> to the config path and <c>sources.yaml</c> beside it, then WATCH it
 /// by name from the GET's resourceVersion (the agent may get and watch ConfigMaps, not list them). When a watch
 /// ends for any reason (server timeout, 410 Gone, a dropped connection) it GETs again and watches from there. A
+/// quiet ConfigMap's own resourceVersion can be older than the server's watch window, so after a 410 the next
+/// watch starts at the most recent version instead (no resourceVersion: the server first sends the object as it
+/// is now, which is compared like any event); without that, GET and 410 would alternate for ever. A
 /// file is replaced only when its text changed, by writing a temp file and renaming it over, so the plugin's
 /// <c>ConfigWatcher</c> sees whole files and reloads once per real change. A deleted ConfigMap leaves the last
 /// files in place. One loop task does all of it; API and file failures are logged and retried with backoff, never
@@ -104,6 +107,7 @@ public sealed class ConfigMapMirror : IAsyncDisposable
     {
         var backoff = _options.InitialBackoff;
         long? lastWaitLog = null;
+        var fromLatest = false;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -124,7 +128,8 @@ public sealed class ConfigMapMirror : IAsyncDisposable
                 lastWaitLog = null;
                 Copy(current);
                 backoff = _options.InitialBackoff;
-                await WatchAsync(current.Metadata?.ResourceVersion, cancellationToken).ConfigureAwait(false);
+                var expired = await WatchAsync(fromLatest ? null : current.Metadata?.ResourceVersion, cancellationToken).ConfigureAwait(false);
+                fromLatest = expired;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -160,8 +165,9 @@ public sealed class ConfigMapMirror : IAsyncDisposable
         }
     }
 
-    /// <summary>Follows the ConfigMap from <paramref name="resourceVersion"/> until the watch ends; a dropped connection throws.</summary>
-    private async Task WatchAsync(string? resourceVersion, CancellationToken cancellationToken)
+    /// <summary>Follows the ConfigMap from <paramref name="resourceVersion"/> (null: from now) until the watch ends; a dropped connection throws.</summary>
+    /// <returns>True when the server said the version is too old (410 Gone).</returns>
+    private async Task<bool> WatchAsync(string? resourceVersion, CancellationToken cancellationToken)
     {
         Exception? watchError = null;
         var events = 0;
@@ -190,12 +196,16 @@ public sealed class ConfigMapMirror : IAsyncDisposable
         {
             // 410 Gone (the version is too old) or another Status event: only a fresh read catches up.
             _logger.LogInformation("ConfigMap {ConfigMap}: watch ended with {Error}; reading it again", _source, watchError.Message);
+            return watchError is KubernetesException { Status.Code: (int)HttpStatusCode.Gone };
         }
-        else if (events == 0 && Environment.TickCount64 - started < 1000)
+
+        if (events == 0 && Environment.TickCount64 - started < 1000)
         {
             // A watch that closes at once, again and again (a proxy, a misconfigured server): do not spin.
             await Task.Delay(Jittered(_options.InitialBackoff), cancellationToken).ConfigureAwait(false);
         }
+
+        return false;
     }
 
     private void Copy(V1ConfigMap configMap)

@@ -30,6 +30,11 @@ internal sealed record RecordedApply(string Namespace, string Name, string Field
 /// the test, MODIFIED after each status apply, as the server does); PATCH <c>.../status</c> recording each apply
 /// body with its field manager, and merging the entries into <c>status.nodes</c> by key <c>node</c> like
 /// server-side apply does for a list-map. Applies can be held (answered only when released) to catch a run midway.
+/// ConfigMaps, as the node agent may use them (get and watch, no list): GET one; WATCH one with
+/// <c>fieldSelector=metadata.name=...</c> from a resourceVersion (a watch without that selector, or a plain list, is
+/// answered 403 like RBAC does for the agent), with ADDED/MODIFIED/DELETED pushed by the test; a watch without a
+/// resourceVersion starts at the newest one with a synthetic ADDED of the object as it is. All kinds share one
+/// resourceVersion sequence, as they do in etcd.
 /// </summary>
 internal sealed class KubernetesApiTestDouble : IAsyncDisposable
 {
@@ -38,8 +43,10 @@ internal sealed class KubernetesApiTestDouble : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _gate = new();
     private readonly Dictionary<string, JsonObject> _warms = new(StringComparer.Ordinal);
-    private readonly List<(long Version, string Line)> _events = [];
-    private readonly List<(Channel<string> Events, HttpContext Context)> _watchers = [];
+    private const string WarmStream = "warpcachewarms";
+    private readonly Dictionary<string, JsonObject> _configMaps = new(StringComparer.Ordinal);
+    private readonly List<(long Version, string Stream, string Line)> _events = [];
+    private readonly List<(string Stream, Channel<string> Events, HttpContext Context)> _watchers = [];
     private readonly List<RecordedApply> _applies = [];
     private readonly string _nodeName;
     private readonly Dictionary<string, string> _nodeLabels;
@@ -48,6 +55,8 @@ internal sealed class KubernetesApiTestDouble : IAsyncDisposable
     private long _expiredUpTo;
     private int _failLists;
     private int _lists;
+    private int _configMapGets;
+    private int _configMapWatches;
 
     private KubernetesApiTestDouble(WebApplication app, string nodeName, Dictionary<string, string> nodeLabels)
     {
@@ -68,6 +77,8 @@ internal sealed class KubernetesApiTestDouble : IAsyncDisposable
         app.MapGet("/api/v1/nodes/{name}", server.GetNode);
         app.MapGet(Prefix + "/warpcachewarms", server.ListOrWatchAsync);
         app.MapMethods(Prefix + "/namespaces/{ns}/warpcachewarms/{name}/status", ["PATCH"], server.ApplyStatusAsync);
+        app.MapGet("/api/v1/namespaces/{ns}/configmaps/{name}", server.GetConfigMap);
+        app.MapGet("/api/v1/namespaces/{ns}/configmaps", server.WatchConfigMapAsync);
         await app.StartAsync();
         server.Url = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
         return server;
@@ -87,6 +98,13 @@ internal sealed class KubernetesApiTestDouble : IAsyncDisposable
     /// <summary>LIST calls answered so far (failed ones included).</summary>
     public int Lists => Volatile.Read(ref _lists);
 
+    /// <summary>ConfigMap GETs answered so far (404s included).</summary>
+    public int ConfigMapGets => Volatile.Read(ref _configMapGets);
+
+    /// <summary>ConfigMap watches opened so far.</summary>
+    public int ConfigMapWatches => Volatile.Read(ref _configMapWatches);
+
+    /// <summary>Open watches of every kind.</summary>
     public int OpenWatches
     {
         get
@@ -106,7 +124,7 @@ internal sealed class KubernetesApiTestDouble : IAsyncDisposable
     {
         lock (_gate)
         {
-            foreach (var (_, context) in _watchers)
+            foreach (var (_, _, context) in _watchers)
             {
                 context.Abort();
             }
@@ -123,9 +141,38 @@ internal sealed class KubernetesApiTestDouble : IAsyncDisposable
         {
             _version++; // a change the client never saw (another resource): its last version is now behind
             _expiredUpTo = _version - 1;
-            foreach (var (events, _) in _watchers)
+            foreach (var (_, events, _) in _watchers)
             {
                 events.Writer.TryComplete();
+            }
+        }
+    }
+
+    /// <summary>Creates (ADDED) or replaces (MODIFIED, even when the data is the same, as any update is) a ConfigMap.</summary>
+    public void PutConfigMap(string ns, string name, Dictionary<string, string> data)
+    {
+        lock (_gate)
+        {
+            var exists = _configMaps.ContainsKey($"{ns}/{name}");
+            var configMap = new JsonObject
+            {
+                ["apiVersion"] = "v1",
+                ["kind"] = "ConfigMap",
+                ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = ns },
+                ["data"] = JsonSerializer.SerializeToNode(data),
+            };
+            _configMaps[$"{ns}/{name}"] = configMap;
+            PublishLocked(ConfigMapStream(ns, name), exists ? "MODIFIED" : "ADDED", configMap);
+        }
+    }
+
+    public void DeleteConfigMap(string ns, string name)
+    {
+        lock (_gate)
+        {
+            if (_configMaps.Remove($"{ns}/{name}", out var configMap))
+            {
+                PublishLocked(ConfigMapStream(ns, name), "DELETED", configMap);
             }
         }
     }
@@ -169,7 +216,7 @@ internal sealed class KubernetesApiTestDouble : IAsyncDisposable
         lock (_gate)
         {
             _warms[$"{ns}/{name}"] = warm;
-            PublishLocked("ADDED", warm);
+            PublishLocked(WarmStream, "ADDED", warm);
         }
 
         return uid;
@@ -181,7 +228,7 @@ internal sealed class KubernetesApiTestDouble : IAsyncDisposable
         {
             if (_warms.Remove($"{ns}/{name}", out var warm))
             {
-                PublishLocked("DELETED", warm);
+                PublishLocked(WarmStream, "DELETED", warm);
             }
         }
     }
@@ -279,23 +326,64 @@ internal sealed class KubernetesApiTestDouble : IAsyncDisposable
             return;
         }
 
-        var from = long.Parse(context.Request.Query["resourceVersion"].ToString(), CultureInfo.InvariantCulture);
+        await StreamAsync(context, WarmStream);
+    }
+
+    private IResult GetConfigMap(string ns, string name)
+    {
+        Interlocked.Increment(ref _configMapGets);
+        lock (_gate)
+        {
+            return _configMaps.TryGetValue($"{ns}/{name}", out var configMap)
+                ? Results.Json(configMap.DeepClone())
+                : Results.Json(Status(404, "NotFound", $"configmaps \"{name}\" not found"), statusCode: 404);
+        }
+    }
+
+    private async Task WatchConfigMapAsync(HttpContext context, string ns)
+    {
+        const string ByName = "metadata.name=";
+        var selector = context.Request.Query["fieldSelector"].ToString();
+        if (context.Request.Query["watch"] != "true" || !selector.StartsWith(ByName, StringComparison.Ordinal))
+        {
+            context.Response.StatusCode = 403;
+            await context.Response.WriteAsJsonAsync(Status(403, "Forbidden", "configmaps is forbidden: the node agent may get and watch one ConfigMap, not list them"));
+            return;
+        }
+
+        Interlocked.Increment(ref _configMapWatches);
+        var name = selector[ByName.Length..];
+        await StreamAsync(context, ConfigMapStream(ns, name), () => _configMaps.GetValueOrDefault($"{ns}/{name}"));
+    }
+
+    /// <summary>
+    /// Answers a watch: the stream's events after the requested resourceVersion, then new ones as they happen. Without
+    /// a resourceVersion (only where <paramref name="current"/> is given): ADDED of the current object, then new ones.
+    /// </summary>
+    private async Task StreamAsync(HttpContext context, string stream, Func<JsonObject?>? current = null)
+    {
+        var requested = context.Request.Query["resourceVersion"].ToString();
         var events = Channel.CreateUnbounded<string>();
         lock (_gate)
         {
-            if (from <= _expiredUpTo)
+            var from = requested.Length == 0 && current is not null ? _version : long.Parse(requested, CultureInfo.InvariantCulture);
+            if (requested.Length == 0 && current?.Invoke() is { } now)
+            {
+                events.Writer.TryWrite(new JsonObject { ["type"] = "ADDED", ["object"] = now.DeepClone() }.ToJsonString());
+            }
+            else if (from <= _expiredUpTo)
             {
                 events.Writer.TryWrite(new JsonObject { ["type"] = "ERROR", ["object"] = Status(410, "Expired", $"too old resource version: {from}") }.ToJsonString());
                 events.Writer.TryComplete();
             }
 
             // Whatever happened since the version the client listed at, then everything new: no event is lost.
-            foreach (var (version, line) in _events.Where(e => e.Version > from))
+            foreach (var (version, _, line) in _events.Where(e => e.Version > from && e.Stream == stream))
             {
                 events.Writer.TryWrite(line);
             }
 
-            _watchers.Add((events, context));
+            _watchers.Add((stream, events, context));
         }
 
         try
@@ -316,7 +404,7 @@ internal sealed class KubernetesApiTestDouble : IAsyncDisposable
         {
             lock (_gate)
             {
-                _watchers.Remove((events, context));
+                _watchers.Remove((stream, events, context));
             }
         }
     }
@@ -361,22 +449,27 @@ internal sealed class KubernetesApiTestDouble : IAsyncDisposable
 
             status["nodes"] = nodes;
             warm["status"] = status;
-            PublishLocked("MODIFIED", warm);
+            PublishLocked(WarmStream, "MODIFIED", warm);
             return Results.Json(warm.DeepClone());
         }
     }
 
-    private void PublishLocked(string type, JsonObject warm)
+    private void PublishLocked(string stream, string type, JsonObject resource)
     {
         _version++;
-        warm["metadata"]!["resourceVersion"] = _version.ToString(CultureInfo.InvariantCulture);
-        var line = new JsonObject { ["type"] = type, ["object"] = warm.DeepClone() }.ToJsonString();
-        _events.Add((_version, line));
-        foreach (var (events, _) in _watchers)
+        resource["metadata"]!["resourceVersion"] = _version.ToString(CultureInfo.InvariantCulture);
+        var line = new JsonObject { ["type"] = type, ["object"] = resource.DeepClone() }.ToJsonString();
+        _events.Add((_version, stream, line));
+        foreach (var (watched, events, _) in _watchers)
         {
-            events.Writer.TryWrite(line);
+            if (watched == stream)
+            {
+                events.Writer.TryWrite(line);
+            }
         }
     }
+
+    private static string ConfigMapStream(string ns, string name) => $"configmaps/{ns}/{name}";
 
     private static JsonObject Status(int code, string reason, string message) => new()
     {
