@@ -303,6 +303,8 @@ public abstract class GovernanceBehaviourTests
 
         var refused = await JsonAsync(await _admin.PostAsJsonAsync("api/v1/warm/check", new { team, backend = "datasets", bytes = 600 }));
         Assert.That(refused["allowed"]!.GetValue<bool>(), Is.False);
+        var askedByAgent = await JsonAsync(await _agent.PostAsJsonAsync("api/v1/warm/check", new { team, backend = "datasets", bytes = 600 }));
+        Assert.That(askedByAgent["allowed"]!.GetValue<bool>(), Is.False, "node agents ask before they run a team's warm job");
         Assert.That(refused["reason"]!.GetValue<string>(), Does.Contain("hard quota exceeded").And.Contain("2000"));
 
         await IngestAsync(Read("frank", "w.bin", 10));

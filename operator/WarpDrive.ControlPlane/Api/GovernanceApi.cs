@@ -29,8 +29,8 @@ internal sealed class GovernanceApi(IGovernanceStore store, Ingestion ingestion,
         api.MapPost("/team", Guard(TeamAsync)).WithMetadata(new RequireRolesAttribute(Roles.Admin));
         api.MapPut("/quota", Guard(PutQuotaAsync)).WithMetadata(new RequireRolesAttribute(Roles.Admin));
         api.MapPost("/crawl", Guard(CrawlAsync)).WithMetadata(new RequireRolesAttribute(Roles.Admin));
-        // A read-only question, so readers may ask it too (the operator asks it before each warm job).
-        api.MapPost("/warm/check", Guard(WarmCheckAsync)).WithMetadata(new RequireRolesAttribute(ReadRoles));
+        // A read-only question: readers may ask it, and node agents do before they run a WarpCacheWarm with a team.
+        api.MapPost("/warm/check", Guard(WarmCheckAsync)).WithMetadata(new RequireRolesAttribute([.. ReadRoles, Roles.Agent]));
         app.MapGet("/healthz", (Delegate)HealthAsync);
     }
 

@@ -54,6 +54,10 @@ public sealed class WarpCacheWarmSpec
     [RegularExpression(@"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")]
     public string? MaxSize { get; set; }
 
+    [Description("Team whose quota this warm counts against: each node asks the control plane first and fails the job if it would pass the team's hard limit on the source. Unset: no check.")]
+    [RegularExpression(@"^[A-Za-z0-9][-A-Za-z0-9_.:@]*$"), MaxLength(200)]
+    public string? Team { get; set; }
+
     [Description("Delete the job this many seconds after it succeeded or failed. Unset: keep it.")]
     [Range(0, int.MaxValue)]
     public int? TtlSecondsAfterFinished { get; set; }
