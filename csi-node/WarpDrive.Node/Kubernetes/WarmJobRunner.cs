@@ -14,7 +14,7 @@ public sealed record WarmJobRunnerOptions
 
     /// <summary>
     /// How often every known job is looked at again, with fresh node labels: a job may name a source whose backend
-    /// reaches this node's config (a ConfigMap volume) only after the job's watch event did.
+    /// reaches this node's config (copied from its ConfigMap) only after the job's watch event did.
     /// </summary>
     public TimeSpan Resync { get; init; } = TimeSpan.FromSeconds(30);
 

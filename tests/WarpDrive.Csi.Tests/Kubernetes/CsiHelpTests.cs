@@ -3,7 +3,7 @@ using NUnit.Framework;
 
 namespace WarpDrive.Csi.Tests.Kubernetes;
 
-/// <summary>The real <c>warpdrive-node</c> executable offers <c>--kube</c> on <c>csi</c>.</summary>
+/// <summary>The real <c>warpdrive-node</c> executable offers <c>--kube</c> and the ConfigMap flags on <c>csi</c>.</summary>
 [TestFixture]
 public sealed class CsiHelpTests
 {
@@ -25,7 +25,7 @@ public sealed class CsiHelpTests
         Assert.Multiple(() =>
         {
             Assert.That(process.ExitCode, Is.Zero, errors);
-            Assert.That(output, Does.Contain("--kube").And.Contain("WarpCacheWarm"));
+            Assert.That(output, Does.Contain("--kube").And.Contain("WarpCacheWarm").And.Contain("--configmap ").And.Contain("--configmap-namespace"));
         });
     }
 }
