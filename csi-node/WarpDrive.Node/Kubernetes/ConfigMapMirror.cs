@@ -127,9 +127,10 @@ public sealed class ConfigMapMirror : IAsyncDisposable
 
                 lastWaitLog = null;
                 Copy(current);
+                fromLatest = await WatchAsync(fromLatest ? null : current.Metadata?.ResourceVersion, cancellationToken).ConfigureAwait(false);
+                // Only after a watch that worked: a watch refused at once (e.g. RBAC without watch) must back off, not
+                // alternate GET and WATCH twice a second on every node.
                 backoff = _options.InitialBackoff;
-                var expired = await WatchAsync(fromLatest ? null : current.Metadata?.ResourceVersion, cancellationToken).ConfigureAwait(false);
-                fromLatest = expired;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
