@@ -74,6 +74,10 @@ public sealed class WarmJobSpec
     /// <summary>A Kubernetes quantity (e.g. <c>500Gi</c>): stop after this many bytes downloaded on this node.</summary>
     [JsonPropertyName("maxSize")]
     public string? MaxSize { get; set; }
+
+    /// <summary>The team whose quota the job counts against; the node asks the control plane before it warms.</summary>
+    [JsonPropertyName("team")]
+    public string? Team { get; set; }
 }
 
 /// <summary>The only part of the status a node reads or writes.</summary>

@@ -82,6 +82,21 @@ public sealed class WarmJobRun : IProgress<WarmProgress>
 
         await using (backend.ConfigureAwait(false))
         {
+            if (spec.Team is { Length: > 0 } team)
+            {
+                try
+                {
+                    if (await WarmQuotaCheck.RefusalAsync(config.Telemetry, team, backend, spec.Paths, maxBytes, cancellationToken).ConfigureAwait(false) is { } refusal)
+                    {
+                        return Failed(refusal);
+                    }
+                }
+                catch (Exception e) when (e is BackendException or IOException)
+                {
+                    return Failed($"quota check of team \"{team}\" for source {spec.Source}: {e.Message}");
+                }
+            }
+
             var workers = Math.Clamp(spec.Workers ?? new WarmOptions().Workers, 1, 256);
             foreach (var path in spec.Paths)
             {

@@ -182,9 +182,14 @@ internal sealed class KubernetesApiTestDouble : IAsyncDisposable
     /// <summary>Creates a job (ADDED) with a fresh uid; returns the uid.</summary>
     /// <param name="entries">status.nodes as agents left it (e.g. before this agent restarted).</param>
     public string Add(string ns, string name, string source, string[] paths, Dictionary<string, string>? nodeSelector = null, string? maxSize = null, int? workers = null,
-        WarmNodeEntry[]? entries = null)
+        WarmNodeEntry[]? entries = null, string? team = null)
     {
         var spec = new JsonObject { ["source"] = source, ["paths"] = new JsonArray(paths.Select(p => (JsonNode)p).ToArray()) };
+        if (team is not null)
+        {
+            spec["team"] = team;
+        }
+
         if (nodeSelector is not null)
         {
             spec["nodeSelector"] = JsonSerializer.SerializeToNode(nodeSelector);

@@ -30,9 +30,12 @@ internal sealed class WarmJobFixture : IAsyncDisposable
     public PluginHost Host { get; private set; } = null!;
 
     /// <summary>Starts with <paramref name="files"/> (path below the source root → size in bytes) in the source.</summary>
-    public static Task<WarmJobFixture> StartAsync(params (string Path, int Size)[] files) => StartAsync(cacheEnabled: true, files);
+    public static Task<WarmJobFixture> StartAsync(params (string Path, int Size)[] files) => StartAsync(cacheEnabled: true, settings: "", files);
 
-    public static async Task<WarmJobFixture> StartAsync(bool cacheEnabled, params (string Path, int Size)[] files)
+    public static Task<WarmJobFixture> StartAsync(bool cacheEnabled, params (string Path, int Size)[] files) => StartAsync(cacheEnabled, settings: "", files);
+
+    /// <param name="settings">Extra top-level YAML of the node config (e.g. a telemetry section).</param>
+    public static async Task<WarmJobFixture> StartAsync(bool cacheEnabled, string settings, params (string Path, int Size)[] files)
     {
         var fixture = new WarmJobFixture(Directory.CreateTempSubdirectory("warpdrive-warm-").FullName);
         try
@@ -53,6 +56,7 @@ internal sealed class WarmJobFixture : IAsyncDisposable
                 mount_point: /unused-in-csi-mode
                 cache: {"{"} enabled: {(cacheEnabled ? "true" : "false")}, path: {fixture.Root}/cache, max_size: 64MiB, block_size: 1MiB {"}"}
                 metrics: {"{"} addr: "127.0.0.1:0" {"}"}
+                {settings}
                 backends:
                   - name: {Namespace}-{Source}
                     type: local
