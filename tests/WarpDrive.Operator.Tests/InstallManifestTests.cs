@@ -156,6 +156,8 @@ public sealed class InstallManifestTests
             Assert.That(hostPaths["kubelet-dir"], Is.EqualTo("/var/lib/kubelet"));
             Assert.That(mounts["kubelet-dir"].MountPropagation, Is.EqualTo("Bidirectional"));
             Assert.That(mounts["credentials"].MountPath, Is.EqualTo("/var/run/warpdrive/secrets"));
+            Assert.That(mounts["config"].MountPath, Is.EqualTo("/etc/warpdrive"), "csi --kube writes its ConfigMap's copy to --config's default place");
+            Assert.That(spec.Volumes.Single(v => v.Name == "config").EmptyDir, Is.Not.Null);
             Assert.That(agent.LivenessProbe.HttpGet.Path, Is.EqualTo("/healthz"));
             Assert.That(agent.LivenessProbe.HttpGet.Port.Value, Is.EqualTo("9090"));
             Assert.That(registrar.Image, Does.StartWith("registry.k8s.io/sig-storage/csi-node-driver-registrar:"));

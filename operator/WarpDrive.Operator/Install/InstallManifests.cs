@@ -243,6 +243,8 @@ public static class InstallManifests
                             HostPath("registration-dir", KubeletDir + "/plugins_registry", "Directory"),
                             HostPath("state-dir", options.StateDir, "DirectoryOrCreate"),
                             HostPath("cache-dir", options.CachePath, "DirectoryOrCreate"),
+                            // Where csi --kube writes the copy of its ConfigMap (a DaemonSet cannot mount one ConfigMap per node).
+                            new V1Volume { Name = "config", EmptyDir = new V1EmptyDirVolumeSource() },
                             .. ControlPlaneTokenVolume(settings),
                             new V1Volume
                             {
@@ -301,6 +303,7 @@ public static class InstallManifests
             new V1VolumeMount { Name = "state-dir", MountPath = options.StateDir, MountPropagation = "Bidirectional" },
             new V1VolumeMount { Name = "cache-dir", MountPath = options.CachePath },
             new V1VolumeMount { Name = "credentials", MountPath = options.SecretsDir, ReadOnlyProperty = true },
+            new V1VolumeMount { Name = "config", MountPath = "/etc/warpdrive" },
             .. settings.ControlPlane
                 ? [new V1VolumeMount { Name = ControlPlaneTokenVolumeName, MountPath = options.ControlPlaneTokenDir, ReadOnlyProperty = true }]
                 : Array.Empty<V1VolumeMount>(),
