@@ -299,4 +299,19 @@ public sealed class NodeConfigRenderingTests
             Assert.That(nameA, Is.Not.EqualTo(nameB));
         });
     }
+
+    [TestCase("gpu-node-1")]
+    [TestCase("n")]
+    [TestCase(238)]
+    [TestCase(239)]
+    [TestCase(253)]
+    public void The_agent_finds_the_configmap_the_operator_writes_for_its_node(object node)
+    {
+        var nodeName = node as string ?? new string('n', (int)node);
+
+        // The DaemonSet can only give the agent "warpdrive-node-$(NODE_NAME)"; the agent shortens it by the same rule.
+        var agentSees = WarpDrive.Node.Kubernetes.NodeConfigMapName.Shorten("warpdrive-node-" + nodeName);
+
+        Assert.That(agentSees, Is.EqualTo(NodeConfigMaps.Name(nodeName)));
+    }
 }
