@@ -18,6 +18,8 @@ public sealed class FuseTree : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly List<IBackend> _backends;
     private readonly FuseServer _server;
+    private readonly CancellationTokenSource _probing = new();
+    private Task _probes = Task.CompletedTask;
 
     private FuseTree(ILogger logger, List<IBackend> backends, FuseServer server, WarpFileSystem fileSystem)
     {
@@ -59,7 +61,11 @@ public sealed class FuseTree : IAsyncDisposable
             var server = FuseServer.Mount(fileSystem, FuseOptionsFrom(config, mountPoint), loggers.CreateLogger<FuseServer>());
             logger.LogInformation("mounted {MountPoint} with {Count} backend(s): {Backends}", server.MountPoint, mounts.Count,
                 string.Join(", ", backends.Select(b => $"{b.Name} ({b.Type}) at {b.MountPath}")));
-            return new FuseTree(logger, created, server, fileSystem);
+            var tree = new FuseTree(logger, created, server, fileSystem);
+            var token = tree._probing.Token;
+            // Through the unwrapped backends: a probe is not user traffic and stays out of the backend metrics.
+            tree._probes = Task.WhenAll(backends.Select((b, i) => Task.Run(() => BackendProbe.RunAsync(b.Name, created[i], logger, token), CancellationToken.None)));
+            return tree;
         }
         catch
         {
@@ -71,6 +77,9 @@ public sealed class FuseTree : IAsyncDisposable
     /// <summary>Unmounts, waits for in-flight requests, then releases the backends.</summary>
     public async ValueTask DisposeAsync()
     {
+        await _probing.CancelAsync().ConfigureAwait(false);
+        await _probes.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _probing.Dispose();
         _logger.LogInformation("unmounting {MountPoint}", _server.MountPoint);
         await _server.DisposeAsync().ConfigureAwait(false);
         await DisposeBackendsAsync(_backends).ConfigureAwait(false);
