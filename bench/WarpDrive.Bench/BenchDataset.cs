@@ -47,6 +47,14 @@ internal sealed class BenchDataset
 
     public int MetaObjects => _sizes.MetaObjects;
 
+    /// <summary>
+    /// An object no workload reads: each client reads it once after every (re)start, before a cold figure is taken,
+    /// so cold means empty caches, not a process that has never served a read (a mount daemon runs for days).
+    /// </summary>
+    public const string WarmupObject = "warmup/probe.bin";
+
+    public const long WarmupObjectBytes = 1 << 20;
+
     public void EnsureCreated()
     {
         foreach (var shard in Shards)
@@ -58,6 +66,8 @@ internal sealed class BenchDataset
         {
             EnsureFile(shard, (long)_sizes.EpochShardMiB << 20);
         }
+
+        EnsureFile(WarmupObject, WarmupObjectBytes);
 
         var content = new byte[MetaObjectBytes];
         foreach (var path in MetaObjectPaths())
@@ -81,7 +91,7 @@ internal sealed class BenchDataset
             present[entry.Path] = entry.Size;
         }
 
-        var missing = Shards.Concat(EpochShards).Concat(MetaObjectPaths())
+        var missing = Shards.Concat(EpochShards).Concat(MetaObjectPaths()).Append(WarmupObject)
             .Where(p => !present.TryGetValue(p, out var size) || size != new FileInfo(Path.Combine(Root, p)).Length)
             .ToArray();
         if (missing.Length == 0)
