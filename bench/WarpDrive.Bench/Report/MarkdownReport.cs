@@ -30,9 +30,9 @@ internal static class MarkdownReport
         text.AppendLine($"- kernel: {run.Machine.Kernel}");
         text.AppendLine($"- disk holding the dataset and every cache: {run.Machine.Disk}");
         text.AppendLine();
-        text.AppendLine("> **Noise.** These figures were taken on a shared 2-core machine while other engineers compiled and ran tests on it;");
+        text.AppendLine("> **Noise.** On a 2-core machine (possibly shared with builds: see the run's analysis below)");
         text.AppendLine("> the benchmark, the servers (s3rver, Azurite are single-threaded Node processes), the proxy and the FUSE client all compete");
-        text.AppendLine("> for the same two cores. Treat differences under ~20 % as noise and rerun on an idle machine before drawing conclusions.");
+        text.AppendLine("> for the same two cores. Treat differences under ~20 % as noise.");
         text.AppendLine();
         text.AppendLine("## Setup");
         text.AppendLine();
