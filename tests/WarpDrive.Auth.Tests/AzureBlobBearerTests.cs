@@ -26,7 +26,7 @@ public sealed class AzureBlobBearerTests
     [OneTimeSetUp]
     public async Task StartAzurite()
     {
-        _azurite = new AzuriteOAuthProcess();
+        _azurite = await AzuriteOAuthProcess.StartAsync();
         var seed = _azurite.SharedKeyContainer(Container);
         await seed.CreateIfNotExistsAsync();
         await seed.GetBlobClient(BlobPath).UploadAsync(new BinaryData(Content), overwrite: true);

@@ -1,9 +1,7 @@
 using System.Buffers.Text;
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Security;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -23,50 +21,39 @@ internal sealed class AzuriteOAuthProcess : IDisposable
     /// <summary>Azurite's documented, public development key for <see cref="Account"/>.</summary>
     public const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
-    private readonly TempDirectory _dir = new();
-    private readonly Process _process;
+    private readonly TempDirectory _dir;
+    private readonly ServerProcess _server;
 
-    public AzuriteOAuthProcess()
+    private AzuriteOAuthProcess(TempDirectory dir, ServerProcess server, string certificateFile)
     {
-        var tool = System.IO.Path.Combine(Backends.RepoRoot(), ".tools", "node_modules", ".bin", "azurite-blob");
-        if (!File.Exists(tool))
-        {
-            Assert.Fail("azurite-blob is not installed: run `bash hack/deps.sh` in the repository root");
-        }
-        CertificateFile = WriteSelfSignedCertificate(_dir.Path);
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            Port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
-        var data = Directory.CreateDirectory(System.IO.Path.Combine(_dir.Path, "data")).FullName;
-        var info = new ProcessStartInfo(tool) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = data };
-        foreach (var a in new[]
-        {
-            "--blobHost", "127.0.0.1", "--blobPort", Port.ToString(CultureInfo.InvariantCulture),
-            "--oauth", "basic", "--cert", CertificateFile, "--key", System.IO.Path.Combine(_dir.Path, "key.pem"),
-            "--location", data, "--silent", "--skipApiVersionCheck", "--loose",
-        })
-        {
-            info.ArgumentList.Add(a);
-        }
-        _process = Process.Start(info)!;
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
+        _dir = dir;
+        _server = server;
+        CertificateFile = certificateFile;
+    }
+
+    public static async Task<AzuriteOAuthProcess> StartAsync()
+    {
+        var dir = new TempDirectory();
         try
         {
-            WaitUntilListening();
+            var certificate = WriteSelfSignedCertificate(dir.Path);
+            var data = Directory.CreateDirectory(System.IO.Path.Combine(dir.Path, "data")).FullName;
+            var server = await ServerProcess.StartAsync(ServerProcess.NpmTool("azurite-blob"), data, port =>
+            [
+                "--blobHost", "127.0.0.1", "--blobPort", port.ToString(CultureInfo.InvariantCulture),
+                "--oauth", "basic", "--cert", certificate, "--key", System.IO.Path.Combine(dir.Path, "key.pem"),
+                "--location", data, "--silent", "--skipApiVersionCheck", "--loose",
+            ]);
+            return new AzuriteOAuthProcess(dir, server, certificate);
         }
         catch
         {
-            Dispose();
+            dir.Dispose();
             throw;
         }
     }
 
-    public int Port { get; }
+    public int Port => _server.Port;
 
     /// <summary>The server certificate (PEM), which is also its own CA: what a client must trust.</summary>
     public string CertificateFile { get; }
@@ -88,15 +75,10 @@ internal sealed class AzuriteOAuthProcess : IDisposable
     {
         try
         {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit(10_000);
-            }
+            _server.Dispose();
         }
         finally
         {
-            _process.Dispose();
             _dir.Dispose();
         }
     }
@@ -116,28 +98,6 @@ internal sealed class AzuriteOAuthProcess : IDisposable
         File.WriteAllText(path, certificate.ExportCertificatePem());
         File.WriteAllText(System.IO.Path.Combine(directory, "key.pem"), key.ExportPkcs8PrivateKeyPem());
         return path;
-    }
-
-    private void WaitUntilListening()
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            if (_process.HasExited)
-            {
-                throw new InvalidOperationException($"azurite-blob exited early with code {_process.ExitCode}");
-            }
-            try
-            {
-                using var client = new TcpClient();
-                client.Connect(IPAddress.Loopback, Port);
-                return;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline)
-            {
-                Thread.Sleep(100);
-            }
-        }
     }
 }
 

@@ -13,14 +13,14 @@ namespace WarpDrive.Auth.Tests;
 public sealed class OidcFederationS3Tests
 {
     private const string WebIdentityToken = "eyJhbGciOiJSUzI1NiJ9.projected-service-account-token.sig";
-    private S3rverProcess _s3 = null!;
+    private ServerProcess _s3 = null!;
     private IdentityEndpointsTestDouble _sts = null!;
     private TempDirectory _dir = null!;
     private CapturingLoggerProvider _logs = null!;
     private AuthAudit _audit = null!;
 
     [OneTimeSetUp]
-    public void StartS3() => _s3 = new S3rverProcess();
+    public async Task StartS3() => _s3 = await S3rver.StartAsync();
 
     [OneTimeTearDown]
     public void StopS3() => _s3?.Dispose();
@@ -58,7 +58,7 @@ public sealed class OidcFederationS3Tests
         }
         var config = Backends.Config("datasets", "s3", new Dictionary<string, string>
         {
-            ["bucket"] = S3rverProcess.Bucket,
+            ["bucket"] = S3rver.Bucket,
             ["endpoint"] = $"http://127.0.0.1:{_s3.Port}",
             ["path_style"] = "true",
             ["retry_base_delay"] = "50ms",
@@ -217,7 +217,7 @@ public sealed class OidcFederationS3Tests
         {
             var config = Backends.Config("irsa", "s3", new Dictionary<string, string>
             {
-                ["bucket"] = S3rverProcess.Bucket,
+                ["bucket"] = S3rver.Bucket,
                 ["endpoint"] = $"http://127.0.0.1:{_s3.Port}",
                 ["path_style"] = "true",
             }, AuthMethods.OidcFederation, new Dictionary<string, string> { ["sts_endpoint"] = $"http://127.0.0.1:{_sts.Port}" });

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using WarpDrive.Config;
 
@@ -70,74 +69,19 @@ internal static class Backends
         Config = config,
         Auth = new AuthConfig { Method = method, Settings = auth },
     };
-
-    public static string RepoRoot([System.Runtime.CompilerServices.CallerFilePath] string path = "") =>
-        System.IO.Path.GetFullPath(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(path)!, "..", ".."));
 }
 
-/// <summary>s3rver on a free loopback port (installed by hack/deps.sh); killed by its Process on dispose.</summary>
-internal sealed class S3rverProcess : IDisposable
+/// <summary>s3rver on a free loopback port (installed by hack/deps.sh), with a bucket for the tests.</summary>
+internal static class S3rver
 {
     public const string Bucket = "auth-test";
-    private readonly Process _process;
-    private readonly TempDirectory _data = new();
 
-    public S3rverProcess()
+    public static Task<ServerProcess> StartAsync()
     {
-        var tool = System.IO.Path.Combine(Backends.RepoRoot(), ".tools", "node_modules", ".bin", "s3rver");
-        if (!System.IO.File.Exists(tool))
-        {
-            Assert.Fail("s3rver is not installed: run `bash hack/deps.sh` in the repository root");
-        }
-        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            Port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-        }
-        var info = new ProcessStartInfo(tool) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "-d", _data.Path, "-a", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--silent", "--configure-bucket", Bucket })
-        {
-            info.ArgumentList.Add(a);
-        }
-        // s3rver encrypts continuation tokens with DES, which Node 17+ only offers from the legacy provider.
-        info.Environment["NODE_OPTIONS"] = "--openssl-legacy-provider";
-        _process = Process.Start(info)!;
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            try
-            {
-                using var client = new System.Net.Sockets.TcpClient();
-                client.Connect(System.Net.IPAddress.Loopback, Port);
-                return;
-            }
-            catch (System.Net.Sockets.SocketException) when (DateTime.UtcNow < deadline && !_process.HasExited)
-            {
-                Thread.Sleep(100);
-            }
-        }
-    }
-
-    public int Port { get; }
-
-    public void Dispose()
-    {
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit(10_000);
-            }
-        }
-        finally
-        {
-            _process.Dispose();
-            _data.Dispose();
-        }
+        var data = Directory.CreateTempSubdirectory("warpdrive-auth-s3rver-").FullName;
+        return ServerProcess.StartAsync(ServerProcess.NpmTool("s3rver"), data,
+            port => ["-d", data, "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--silent", "--configure-bucket", Bucket],
+            // s3rver encrypts continuation tokens with DES, which Node 17+ only offers from the legacy provider.
+            new Dictionary<string, string> { ["NODE_OPTIONS"] = "--openssl-legacy-provider" }, ownsDataDirectory: true);
     }
 }

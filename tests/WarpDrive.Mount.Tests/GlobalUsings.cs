@@ -1,3 +1,3 @@
 global using NUnit.Framework;
-// The linked GcsApiTestDouble finds this project's ServerProcess.FreePort.
-global using WarpDrive.Mount.Tests.Backends;
+// ServerProcess (tests/Shared) is linked into this project and Backends.Tests; so is GcsApiTestDouble, which uses it.
+global using WarpDrive.Tests.Shared;

@@ -18,9 +18,9 @@ public sealed class AzureBlobBackendContractTests : BackendContractTests
     [OneTimeSetUp]
     public async Task StartServer()
     {
-        var azurite = ServerProcess.NpmTool("azurite-blob");
-        _server = ServerProcess.Start("azurite", azurite, (port, dir) =>
-            ["--blobHost", "127.0.0.1", "--blobPort", port.ToString(), "--location", dir, "--silent", "--skipApiVersionCheck", "--loose"]);
+        var data = Directory.CreateTempSubdirectory("warpdrive-azurite-").FullName;
+        _server = await ServerProcess.StartAsync(ServerProcess.NpmTool("azurite-blob"), data, port =>
+            ["--blobHost", "127.0.0.1", "--blobPort", port.ToString(), "--location", data, "--silent", "--skipApiVersionCheck", "--loose"], ownsDataDirectory: true);
         Environment.SetEnvironmentVariable(KeyVariable, DevelopmentKey);
         Environment.SetEnvironmentVariable(KeyVariable + "_WRONG", Convert.ToBase64String(new byte[64]));
         var container = new BlobContainerClient(new Uri($"http://127.0.0.1:{_server.Port}/{Account}/{Container}"), new StorageSharedKeyCredential(Account, DevelopmentKey));

@@ -16,10 +16,10 @@ public sealed class RcloneBackendContractTests : BackendContractTests
     private ServerProcess _webdav = null!;
 
     [OneTimeSetUp]
-    public void Start()
+    public async Task Start()
     {
         _root = new TempDirectory("rclone-contract");
-        _webdav = RcloneTool.StartWebDav("reader", "the-right-password");
+        _webdav = await RcloneTool.StartWebDavAsync("reader", "the-right-password");
         Environment.SetEnvironmentVariable(PasswordVariable, "not-the-password");
     }
 

@@ -116,7 +116,7 @@ public sealed class RcloneBackendTests
     [Test]
     public async Task A_webdav_remote_reads_and_writes_with_its_password_from_the_environment()
     {
-        using var server = RcloneTool.StartWebDav("reader", WebDavPassword);
+        using var server = await RcloneTool.StartWebDavAsync("reader", WebDavPassword);
         Environment.SetEnvironmentVariable(PasswordVariable, WebDavPassword);
         await using var backend = new RcloneBackend("rclone-webdav", new Dictionary<string, string>
         {
@@ -141,7 +141,7 @@ public sealed class RcloneBackendTests
     [Test]
     public async Task Credentials_never_appear_in_exception_messages_or_logs()
     {
-        using var server = RcloneTool.StartWebDav("reader", "the-server-password");
+        using var server = await RcloneTool.StartWebDavAsync("reader", "the-server-password");
         Environment.SetEnvironmentVariable(PasswordVariable, WebDavPassword);
         var logs = new CapturingLoggerFactory();
         var config = new Dictionary<string, string>

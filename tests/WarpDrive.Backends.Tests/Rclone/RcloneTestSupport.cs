@@ -25,9 +25,12 @@ internal static class RcloneTool
     }
 
     /// <summary>A real WebDAV server (`rclone serve webdav`) over a temp directory, with basic auth.</summary>
-    public static ServerProcess StartWebDav(string user, string password) =>
-        ServerProcess.Start("webdav", Path, (port, dir) =>
-            ["serve", "webdav", dir, "--addr", $"127.0.0.1:{port}", "--user", user, "--pass", password, "--config", "/dev/null"]);
+    public static Task<ServerProcess> StartWebDavAsync(string user, string password)
+    {
+        var data = Directory.CreateTempSubdirectory("warpdrive-webdav-").FullName;
+        return ServerProcess.StartAsync(Path, data, port =>
+            ["serve", "webdav", data, "--addr", $"127.0.0.1:{port}", "--user", user, "--pass", password, "--config", "/dev/null"], ownsDataDirectory: true);
+    }
 }
 
 /// <summary>Keeps every formatted log line (all levels) so tests can look for secrets in them.</summary>

@@ -1,22 +1,27 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using NUnit.Framework;
 
-namespace WarpDrive.Mount.Tests.Backends;
+namespace WarpDrive.Tests.Shared;
 
 /// <summary>
-/// A protocol server (s3rver, azurite) on a free loopback port, with its data in a directory the caller owns.
-/// Disposing kills exactly the process tree it started, by its Process object (never by name).
+/// A protocol server (s3rver, azurite, rclone serve) on a free loopback port, with its data in a directory.
+/// Disposing kills exactly the process tree it started, by its Process object (never by name), and removes the data
+/// directory when it was handed over (<c>ownsDataDirectory</c>). One source file, linked into the test projects
+/// that start servers (tests/Shared).
 /// </summary>
-public sealed class ServerProcess : IDisposable
+internal sealed class ServerProcess : IDisposable
 {
     private static readonly TimeSpan ListenTimeout = TimeSpan.FromSeconds(30);
     private readonly Process _process;
+    private readonly string? _ownedDataDirectory;
 
-    private ServerProcess(Process process, int port)
+    private ServerProcess(Process process, int port, string? ownedDataDirectory)
     {
         _process = process;
         Port = port;
+        _ownedDataDirectory = ownedDataDirectory;
     }
 
     public int Port { get; }
@@ -42,7 +47,7 @@ public sealed class ServerProcess : IDisposable
 
     /// <summary>Starts <paramref name="executable"/> with the arguments for its port and waits until it accepts connections.</summary>
     public static async Task<ServerProcess> StartAsync(string executable, string dataDirectory, Func<int, IEnumerable<string>> arguments,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null, bool ownsDataDirectory = false)
     {
         var port = FreePort();
         var info = new ProcessStartInfo(executable)
@@ -67,7 +72,7 @@ public sealed class ServerProcess : IDisposable
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new ServerProcess(process, port);
+        var server = new ServerProcess(process, port, ownsDataDirectory ? dataDirectory : null);
         try
         {
             await server.WaitUntilListeningAsync(Path.GetFileName(executable));
@@ -93,6 +98,10 @@ public sealed class ServerProcess : IDisposable
         finally
         {
             _process.Dispose();
+            if (_ownedDataDirectory is not null && Directory.Exists(_ownedDataDirectory))
+            {
+                Directory.Delete(_ownedDataDirectory, recursive: true);
+            }
         }
     }
 
