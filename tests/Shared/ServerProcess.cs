@@ -17,12 +17,16 @@ internal sealed class ServerProcess : IDisposable
     private readonly Process _process;
     private readonly string? _ownedDataDirectory;
 
-    private ServerProcess(Process process, int port, string? ownedDataDirectory)
+    private ServerProcess(Process process, IPAddress address, int port, string? ownedDataDirectory)
     {
         _process = process;
+        Address = address;
         Port = port;
         _ownedDataDirectory = ownedDataDirectory;
     }
+
+    /// <summary>Where the server listens: loopback, unless a test needs pods to reach it (the node's own address).</summary>
+    public IPAddress Address { get; }
 
     public int Port { get; }
 
@@ -38,18 +42,19 @@ internal sealed class ServerProcess : IDisposable
         return path;
     }
 
-    public static int FreePort()
+    public static int FreePort(IPAddress? address = null)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        using var listener = new TcpListener(address ?? IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>Starts <paramref name="executable"/> with the arguments for its port and waits until it accepts connections.</summary>
     public static async Task<ServerProcess> StartAsync(string executable, string dataDirectory, Func<int, IEnumerable<string>> arguments,
-        IReadOnlyDictionary<string, string>? environment = null, bool ownsDataDirectory = false)
+        IReadOnlyDictionary<string, string>? environment = null, bool ownsDataDirectory = false, IPAddress? address = null)
     {
-        var port = FreePort();
+        address ??= IPAddress.Loopback;
+        var port = FreePort(address);
         var info = new ProcessStartInfo(executable)
         {
             RedirectStandardOutput = true,
@@ -72,7 +77,7 @@ internal sealed class ServerProcess : IDisposable
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new ServerProcess(process, port, ownsDataDirectory ? dataDirectory : null);
+        var server = new ServerProcess(process, address, port, ownsDataDirectory ? dataDirectory : null);
         try
         {
             await server.WaitUntilListeningAsync(Path.GetFileName(executable));
@@ -118,7 +123,7 @@ internal sealed class ServerProcess : IDisposable
             try
             {
                 using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, Port);
+                await client.ConnectAsync(Address, Port);
                 return;
             }
             catch (SocketException)
@@ -127,7 +132,7 @@ internal sealed class ServerProcess : IDisposable
             }
         }
 
-        throw new TimeoutException($"{name} did not listen on 127.0.0.1:{Port} within {ListenTimeout.TotalSeconds}s");
+        throw new TimeoutException($"{name} did not listen on {Address}:{Port} within {ListenTimeout.TotalSeconds}s");
     }
 
     /// <summary>Found from this source file's path, so it works wherever the build output goes.</summary>

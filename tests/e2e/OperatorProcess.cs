@@ -13,6 +13,7 @@ public sealed class OperatorProcess : IDisposable
 {
     private readonly Process process;
     private readonly ConcurrentQueue<string> lines = new();
+    private bool disposed;
 
     private OperatorProcess(Process process, string identity)
     {
@@ -28,7 +29,8 @@ public sealed class OperatorProcess : IDisposable
 
     public IReadOnlyCollection<string> Lines => lines;
 
-    public bool HasExited => process.HasExited;
+    /// <summary>True when the process ended by itself; an operator the test stopped does not count.</summary>
+    public bool HasExited => !disposed && process.HasExited;
 
     public static OperatorProcess Start(string identity, string ns)
     {
@@ -52,8 +54,15 @@ public sealed class OperatorProcess : IDisposable
 
     public bool Logged(string text) => lines.Any(l => l.Contains(text, StringComparison.Ordinal));
 
+    /// <summary>Kills the process and prints its log tail; safe to call more than once (tests stop one on purpose).</summary>
     public void Dispose()
     {
+        if (disposed)
+        {
+            return;
+        }
+
+        disposed = true;
         try
         {
             if (!process.HasExited)
