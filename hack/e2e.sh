@@ -5,6 +5,7 @@
 # Usage: hack/e2e.sh [--results DIR] [--keep]
 #   --results DIR  where the .trx files go (default artifacts/e2e-results); hack/test.sh counts them in its summary
 #   --keep         leave the chart installed (and a cluster this script started running) for debugging
+# WARPDRIVE_E2E_TAG=T uses images already built and loaded with that tag (hack/images.sh --tag T --load).
 #
 # Which cluster:
 #   - KUBECONFIG pointing at a reachable API server: that cluster. Images: the kit's `cluster load` when it is the kit's
@@ -25,7 +26,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --results) results="${2:?--results needs a directory}"; shift ;;
     --keep) keep=1 ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "e2e: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -57,12 +58,15 @@ fi
 [ "$on_kit" = 1 ] && eval "$("$kit/cluster" env)" # kubectl and helm-template on PATH
 
 node_ip="$(kubectl get nodes -o jsonpath='{.items[0].status.addresses[?(@.type=="InternalIP")].address}')"
-tag="e2e-$(git rev-parse --short HEAD 2>/dev/null || echo local)"
+# WARPDRIVE_E2E_TAG: images already built (hack/images.sh --tag T --load) and on the node; skips the image build.
+tag="${WARPDRIVE_E2E_TAG:-e2e-$(git rev-parse --short HEAD 2>/dev/null || echo local)}"
 
 # --- images -----------------------------------------------------------------------------------------------------
 if [ "$on_kit" = 1 ]; then
-  log "building images $tag on the kit's base image"
-  "$repo/hack/images.sh" --tag "$tag" --load >/dev/null || { log "image build failed"; exit 1; }
+  if [ -z "${WARPDRIVE_E2E_TAG:-}" ]; then
+    log "building images $tag on the kit's base image"
+    "$repo/hack/images.sh" --tag "$tag" --load >/dev/null || { log "image build failed"; exit 1; }
+  fi
   image_repo=localhost
   pod_image=localhost/debian:bookworm
 elif kubectl config current-context | grep -q '^kind-'; then

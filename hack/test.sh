@@ -2,14 +2,29 @@
 # Runs the whole test suite: installs what the tests need, builds once, runs every test project one after
 # another (mount tests must not fight over the two cores), and ends with one summary line:
 #   N passed, N failed, N skipped
-# Usage: ./hack/test.sh [--filter EXPR]   (EXPR is a dotnet test filter, e.g. FullyQualifiedName~Cache)
+# Then the Kubernetes e2e (hack/e2e.sh: images, the chart, real pods) when a cluster is at hand: KUBECONFIG, or the
+# test kit at ../shared/k8s; its tests count in the same summary line.
+# Usage: ./hack/test.sh [--filter EXPR] [--no-e2e]   (EXPR is a dotnet test filter, e.g. FullyQualifiedName~Cache)
 set -uo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 
 filter=()
-if [ "${1:-}" = "--filter" ] && [ -n "${2:-}" ]; then
-  filter=(--filter "$2")
+e2e=auto
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --filter) filter=(--filter "${2:?--filter needs an expression}"); shift ;;
+    --no-e2e) e2e=no ;;
+    *) echo "test.sh: unknown argument $1 (usage: ./hack/test.sh [--filter EXPR] [--no-e2e])" >&2; exit 2 ;;
+  esac
+  shift
+done
+# The e2e runs when a cluster is reachable or the kit can start one, and not for a filtered run.
+if [ "$e2e" = auto ]; then
+  e2e=no
+  if [ ${#filter[@]} -eq 0 ] && { [ -n "${KUBECONFIG:-}" ] || [ -x "${WARPDRIVE_K8S_KIT:-$repo/../shared/k8s}/cluster" ]; }; then
+    e2e=yes
+  fi
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -35,6 +50,8 @@ status=0
 for project in "$repo"/tests/*/*.csproj; do
   grep -q '<IsTestProject>true</IsTestProject>' "$project" || continue
   name="$(basename "$project" .csproj)"
+  # hack/e2e.sh runs the e2e project itself, in phases around the chart installation.
+  [ "$e2e" = yes ] && [ "$name" = WarpDrive.E2E.Tests ] && continue
   echo "==> $name"
   # --blame-hang-timeout turns a hung test into a failure with a dump instead of a stuck CI.
   if ! timeout 1800 dotnet test "$project" --no-build -c Debug -nologo "${filter[@]}" \
@@ -43,6 +60,11 @@ for project in "$repo"/tests/*/*.csproj; do
     status=1
   fi
 done
+
+if [ "$e2e" = yes ]; then
+  echo "==> Kubernetes e2e (hack/e2e.sh)"
+  bash "$repo/hack/e2e.sh" --results "$results" || status=1
+fi
 
 # Anything of ours still mounted is a test that did not clean up: count it as a failure.
 leftover=$(comm -13 <(echo "$mounts_before") <(our_mounts))
