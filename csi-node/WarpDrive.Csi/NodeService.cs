@@ -67,8 +67,9 @@ public sealed class NodeService(NodeIdentity identity, SourceMounts sources, Pub
             Directory.CreateDirectory(volume.TargetPath);
             mounter.BindMountReadOnly(bindSource, volume.TargetPath);
             publications.Add(new Publication(volume.VolumeId, volume.Source, volume.TargetPath, bindSource, volume.Pod));
-            logger.LogInformation("published volume {VolumeId} (source {Source}{SubPath}) at {Target}", volume.VolumeId, volume.Source,
-                volume.SubPath.Length > 0 ? "/" + volume.SubPath : "", volume.TargetPath);
+            logger.LogInformation("published volume {VolumeId} (source {Source}{SubPath}) at {Target}{ReadOnlyNote}", volume.VolumeId, volume.Source,
+                volume.SubPath.Length > 0 ? "/" + volume.SubPath : "", volume.TargetPath,
+                volume.AsksForWrites ? $", read-only although access mode {request.VolumeCapability.AccessMode.Mode} asks for writes" : "");
             return new NodePublishVolumeResponse();
         }
         catch
