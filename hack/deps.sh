@@ -38,5 +38,8 @@ need_apt shellcheck shellcheck
 need_apt ansible-playbook ansible-core
 need_apt s3fs s3fs
 
+# csi-sanity ships xz-compressed beside the repo (../shared/k8s/bin); test.sh unpacks it.
+need_apt xz xz-utils
+
 # PostgreSQL server binaries: the control plane tests start a throwaway cluster from /usr/lib/postgresql/*/bin.
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt postgresql-server-binaries postgresql

@@ -9,7 +9,7 @@ namespace WarpDrive.Csi;
 
 /// <summary>
 /// Logs every CSI call and its outcome with secrets removed: fields the spec marks <c>csi_secret</c> are cleared,
-/// and volume_context keys whose names look secret have their values replaced, before anything is formatted.
+/// and volume_context / parameters keys whose names look secret have their values replaced, before anything is formatted.
 /// </summary>
 public sealed class CallLoggingInterceptor(ILogger<CallLoggingInterceptor> logger) : Interceptor
 {
@@ -72,7 +72,7 @@ public sealed class CallLoggingInterceptor(ILogger<CallLoggingInterceptor> logge
             {
                 accessor.Clear(message);
             }
-            else if (field.IsMap && field.Name == "volume_context" && accessor.GetValue(message) is System.Collections.IDictionary map)
+            else if (field.IsMap && field.Name is "volume_context" or "parameters" && accessor.GetValue(message) is System.Collections.IDictionary map)
             {
                 foreach (var key in map.Keys.Cast<string>().Where(LooksSecret).ToList())
                 {

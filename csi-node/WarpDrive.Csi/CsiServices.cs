@@ -26,6 +26,7 @@ public static class CsiServices
     public static IEndpointRouteBuilder MapCsiPlugin(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGrpcService<IdentityService>();
+        endpoints.MapGrpcService<ControllerService>();
         endpoints.MapGrpcService<NodeService>();
         return endpoints;
     }

@@ -66,9 +66,19 @@ public sealed class NodeService(NodeIdentity identity, SourceMounts sources, Pub
             var bindSource = ResolveBindSource(root, volume);
             Directory.CreateDirectory(volume.TargetPath);
             mounter.BindMountReadOnly(bindSource, volume.TargetPath);
-            publications.Add(new Publication(volume.VolumeId, volume.Source, volume.TargetPath, bindSource, volume.Pod));
-            logger.LogInformation("published volume {VolumeId} (source {Source}{SubPath}) at {Target}", volume.VolumeId, volume.Source,
-                volume.SubPath.Length > 0 ? "/" + volume.SubPath : "", volume.TargetPath);
+            try
+            {
+                publications.Add(new Publication(volume.VolumeId, volume.Source, volume.TargetPath, bindSource, volume.Pod, volume.ReadaheadBytes));
+            }
+            catch
+            {
+                mounter.Unmount(volume.TargetPath); // unrecorded, a restart could not clean it up: never leave it
+                throw;
+            }
+
+            logger.LogInformation("published volume {VolumeId} (source {Source}{SubPath}) at {Target}{ReadOnlyNote}", volume.VolumeId, volume.Source,
+                volume.SubPath.Length > 0 ? "/" + volume.SubPath : "", volume.TargetPath,
+                volume.AsksForWrites ? $", read-only although access mode {request.VolumeCapability.AccessMode.Mode} asks for writes" : "");
             return new NodePublishVolumeResponse();
         }
         catch

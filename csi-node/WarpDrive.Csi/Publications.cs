@@ -1,17 +1,20 @@
 namespace WarpDrive.Csi;
 
-/// <summary>One published volume: which volume is bind-mounted at which target, from which source, for which pod.</summary>
-public sealed record Publication(string VolumeId, string Source, string TargetPath, string BindSource, PodInfo? Pod = null);
+/// <summary>
+/// One published volume: which volume is bind-mounted at which target, from which source (and the readahead its
+/// publish asked for, to mount the source again the same way after a restart), for which pod.
+/// </summary>
+public sealed record Publication(string VolumeId, string Source, string TargetPath, string BindSource, PodInfo? Pod = null, long? ReadaheadBytes = null);
 
 /// <summary>A pod as kubelet describes it in NodePublishVolume's volume_context (podInfoOnMount).</summary>
 public sealed record PodInfo(string Uid, string Namespace, string Name, string ServiceAccount);
 
 /// <summary>
-/// The plugin's record of what it published, by target path. In memory only: after a plugin restart the
-/// source FUSE mounts are gone anyway (their server was this process), so kubelet's unpublish of an old target
-/// is answered from the kernel's mount table instead (see the README).
+/// The plugin's record of what it published, by target path: in memory, and (with a <see cref="PublicationStore"/>)
+/// in the state directory too, so a restarted plugin re-learns what it published (<see cref="PublicationRecovery"/>).
+/// The store is written outside the lock: a target is only ever changed by one call at a time (VolumeLocks).
 /// </summary>
-public sealed class Publications
+public sealed class Publications(PublicationStore? store = null)
 {
     private readonly Dictionary<string, Publication> _byTarget = new(StringComparer.Ordinal);
 
@@ -25,6 +28,8 @@ public sealed class Publications
 
     public void Add(Publication publication)
     {
+        ArgumentNullException.ThrowIfNull(publication);
+        store?.Save(publication);
         lock (_byTarget)
         {
             _byTarget[publication.TargetPath] = publication;
@@ -37,6 +42,8 @@ public sealed class Publications
         {
             _byTarget.Remove(targetPath);
         }
+
+        store?.Delete(targetPath);
     }
 
     /// <summary>

@@ -16,17 +16,11 @@ public sealed record VolumeRequest(string VolumeId, string Source, string SubPat
     /// </summary>
     public string? SourceNamespace { get; init; }
 
-    /// <summary>
-    /// The node config backend this request means: the source's name as given (standalone configs and tools name
-    /// backends freely), else the operator's <c>&lt;namespace&gt;-&lt;name&gt;</c> for the source's namespace, taken only
-    /// when that backend really belongs to that namespace (the joined name alone could be another namespace's).
-    /// </summary>
-    public BackendConfig? FindSource(Func<string, BackendConfig?> find)
-    {
-        ArgumentNullException.ThrowIfNull(find);
-        return find(Source)
-            ?? (SourceNamespace is { Length: > 0 } ns && find(CsiDriver.BackendNameOf(ns, Source)) is { } owned && owned.Namespace == ns ? owned : null);
-    }
+    /// <summary>The access mode asks for writes and readonly is not set: published read-only all the same (logged).</summary>
+    public bool AsksForWrites { get; init; }
+
+    /// <summary>The node config backend this request means (see <see cref="VolumeHandle.FindSource"/>).</summary>
+    public BackendConfig? FindSource(Func<string, BackendConfig?> find) => new VolumeHandle(Source, SourceNamespace).FindSource(find);
 
     public static VolumeRequest Parse(NodePublishVolumeRequest request)
     {
@@ -45,23 +39,13 @@ public sealed record VolumeRequest(string VolumeId, string Source, string SubPat
             throw Invalid($"target_path \"{request.TargetPath}\" is not absolute");
         }
 
-        CheckCapability(request.VolumeCapability, request.Readonly);
+        VolumeCapabilities.Check(request.VolumeCapability);
 
         var context = request.VolumeContext;
         var ephemeral = context.TryGetValue(CsiDriver.EphemeralAttribute, out var e) && e == "true";
-        var source = context.TryGetValue(CsiDriver.SourceAttribute, out var s) && s.Length > 0 ? s : null;
-        // A static PV's volumeHandle is "<namespace>/<source>"; the attributes, when set, win.
-        var slash = ephemeral ? -1 : request.VolumeId.LastIndexOf('/');
-        if (source is null && !ephemeral)
-        {
-            source = request.VolumeId[(slash + 1)..];
-        }
-
-        if (string.IsNullOrEmpty(source))
-        {
-            throw Invalid($"volume_context.{CsiDriver.SourceAttribute} is required (the data source to mount)");
-        }
-
+        context.TryGetValue(CsiDriver.PodNamespaceAttribute, out var podNamespace);
+        var handle = VolumeHandle.Of(request.VolumeId, context, ephemeral, podNamespace)
+            ?? throw Invalid($"volume_context.{CsiDriver.SourceAttribute} is required (the data source to mount)");
         var subPath = context.TryGetValue(CsiDriver.SubPathAttribute, out var p) ? CheckSubPath(p) : "";
         long? readahead = null;
         if (context.TryGetValue(CsiDriver.ReadaheadAttribute, out var r) && r.Length > 0)
@@ -74,14 +58,11 @@ public sealed record VolumeRequest(string VolumeId, string Source, string SubPat
             readahead = bytes;
         }
 
-        context.TryGetValue(CsiDriver.PodNamespaceAttribute, out var podNamespace);
-        var sourceNamespace = context.TryGetValue(CsiDriver.SourceNamespaceAttribute, out var n) && n.Length > 0 ? n
-            : slash > 0 ? request.VolumeId[..slash]
-            : podNamespace;
-        return new VolumeRequest(request.VolumeId, source, subPath, readahead, ephemeral, podNamespace, Path.TrimEndingDirectorySeparator(request.TargetPath))
+        return new VolumeRequest(request.VolumeId, handle.Source, subPath, readahead, ephemeral, podNamespace, Path.TrimEndingDirectorySeparator(request.TargetPath))
         {
             Pod = PodInfoOf(context, podNamespace),
-            SourceNamespace = sourceNamespace,
+            SourceNamespace = handle.Namespace,
+            AsksForWrites = !request.Readonly && VolumeCapabilities.Writes(request.VolumeCapability),
         };
     }
 
@@ -94,38 +75,7 @@ public sealed record VolumeRequest(string VolumeId, string Source, string SubPat
             ? new PodInfo(uid, podNamespace, name, account)
             : null;
 
-    /// <summary>
-    /// Mount access only, and read-only: a reader mode, or any mode with readonly=true (the plugin never writes).
-    /// The spec separates a malformed capability (INVALID_ARGUMENT) from one this volume cannot honour
-    /// (FAILED_PRECONDITION, "exceeds capabilities").
-    /// </summary>
-    private static void CheckCapability(VolumeCapability? capability, bool readOnly)
-    {
-        if (capability is null)
-        {
-            throw Invalid("volume_capability is required");
-        }
-
-        if (capability.AccessMode is null || capability.AccessMode.Mode == VolumeCapability.Types.AccessMode.Types.Mode.Unknown)
-        {
-            throw Invalid("volume_capability.access_mode is required");
-        }
-
-        if (capability.AccessTypeCase != VolumeCapability.AccessTypeOneofCase.Mount)
-        {
-            throw Invalid("only mount access is supported (WarpDrive volumes are file systems, not block devices)");
-        }
-
-        var mode = capability.AccessMode.Mode;
-        var readerMode = mode is VolumeCapability.Types.AccessMode.Types.Mode.MultiNodeReaderOnly or VolumeCapability.Types.AccessMode.Types.Mode.SingleNodeReaderOnly;
-        if (!readerMode && !readOnly)
-        {
-            throw new RpcException(new Status(StatusCode.FailedPrecondition,
-                $"access mode {mode} needs a writable volume; WarpDrive volumes are read-only (use ReadOnlyMany / readOnly: true)"));
-        }
-    }
-
-    private static string CheckSubPath(string subPath)
+    internal static string CheckSubPath(string subPath)
     {
         var trimmed = subPath.Trim('/');
         if (subPath.StartsWith('/') || trimmed.Split('/').Any(segment => segment is ".." or "."))
@@ -136,5 +86,5 @@ public sealed record VolumeRequest(string VolumeId, string Source, string SubPat
         return trimmed;
     }
 
-    private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
+    internal static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
 }

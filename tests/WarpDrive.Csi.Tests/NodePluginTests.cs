@@ -64,7 +64,6 @@ public sealed class NodePluginTests
         yield return Case("without capability", t => Without(PluginFixture.Publish("v", t, "shared"), r => r.VolumeCapability = null), StatusCode.InvalidArgument);
         yield return Case("without access mode", t => PluginFixture.Publish("v", t, "shared", mode: Mode.Unknown), StatusCode.InvalidArgument);
         yield return Case("of a block volume", t => Without(PluginFixture.Publish("v", t, "shared"), r => r.VolumeCapability.Block = new VolumeCapability.Types.BlockVolume()), StatusCode.InvalidArgument);
-        yield return Case("writable", t => PluginFixture.Publish("v", t, "shared", mode: Mode.SingleNodeWriter), StatusCode.FailedPrecondition);
         yield return Case("of an unknown source", t => PluginFixture.Publish("v", t, "no-such-source"), StatusCode.NotFound);
         yield return Case("with a climbing subPath", t => Without(PluginFixture.Publish("v", t, "shared"), r => r.VolumeContext["subPath"] = "../etc"), StatusCode.InvalidArgument);
         yield return Case("with a missing subPath", t => Without(PluginFixture.Publish("v", t, "shared"), r => r.VolumeContext["subPath"] = "nope"), StatusCode.NotFound);
@@ -81,11 +80,19 @@ public sealed class NodePluginTests
         Assert.That(Csi.MountTable.IsMountPoint(_plugin.Target("p")), Is.False);
     }
 
-    [Test]
-    public void WriterModesArePublishedWhenReadonlyIsSet()
+    [TestCase(Mode.SingleNodeWriter, false)]
+    [TestCase(Mode.SingleNodeWriter, true)]
+    [TestCase(Mode.MultiNodeMultiWriter, false)]
+    public async Task WriterModesArePublishedReadOnly(Mode mode, bool readOnly)
     {
-        Assert.DoesNotThrowAsync(async () => await _plugin.Node.NodePublishVolumeAsync(
-            PluginFixture.Publish("v", _plugin.Target("p"), "shared", readOnly: true, mode: Mode.SingleNodeWriter)));
+        var target = _plugin.Target("p");
+
+        await _plugin.Node.NodePublishVolumeAsync(PluginFixture.Publish("v", target, "shared", readOnly: readOnly, mode: mode));
+
+        Assert.That(File.ReadAllText(Path.Combine(target, "readme.txt")), Is.EqualTo("shared data\n"));
+        var write = Assert.Catch<Exception>(() => File.WriteAllText(Path.Combine(target, "new.txt"), "x"))!;
+        Assert.That(write, Is.InstanceOf<IOException>().Or.InstanceOf<UnauthorizedAccessException>(), "EROFS whatever the mode asked");
+        Assert.That(File.Exists(Path.Combine(_plugin.Root, "shared", "new.txt")), Is.False);
     }
 
     [Test]

@@ -33,6 +33,8 @@ public sealed partial class PluginFixture : IAsyncDisposable
 
     public global::Csi.V1.Node.NodeClient Node { get; private set; } = null!;
 
+    public Controller.ControllerClient Controller { get; private set; } = null!;
+
     /// <param name="settings">Extra top-level YAML of the node config (e.g. a telemetry section); {root} is the fixture's temp dir.</param>
     /// <param name="backends">Extra entries of <c>backends:</c>, indented as list items; {root} as above.</param>
     public static async Task<PluginFixture> StartAsync(TimeSpan? grace = null, string settings = "", string backends = "")
@@ -215,6 +217,7 @@ public sealed partial class PluginFixture : IAsyncDisposable
         _channel = GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions { HttpHandler = handler });
         Identity = new Identity.IdentityClient(_channel);
         Node = new global::Csi.V1.Node.NodeClient(_channel);
+        Controller = new Controller.ControllerClient(_channel);
     }
 
     [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]

@@ -4,6 +4,7 @@ using k8s;
 using k8s.Exceptions;
 using Microsoft.Extensions.Logging;
 using WarpDrive.Config;
+using WarpDrive.Csi;
 using WarpDrive.Node.Hosting;
 using WarpDrive.Node.Kubernetes;
 
@@ -51,18 +52,29 @@ public static class CsiCommand
         {
             Description = $"With --kube: the ConfigMap's namespace (default ${NodeConfigMapName.NamespaceVariable}).",
         };
-        var command = new Command("csi", "Run as the CSI node plugin: serve the CSI Identity and Node services to kubelet on a unix socket.")
+        var registrationDir = new Option<string?>("--registration-dir")
         {
-            endpoint, nodeId, config, stateDir, grace, kube, configMap, configMapNamespace,
+            Description = "Register with kubelet ourselves, without the node-driver-registrar sidecar: serve kubelet's plugin registration on "
+                + $"<dir>/{CsiDriver.Name}-reg.sock, where <dir> is kubelet's plugins_registry directory as mounted here (e.g. /registration).",
+        };
+        var kubeletRegistrationPath = new Option<string>("--kubelet-registration-path")
+        {
+            Description = $"With --registration-dir: the CSI socket as kubelet sees it on the host (default {RegistrationOptions.DefaultKubeletEndpoint}).",
+            DefaultValueFactory = _ => RegistrationOptions.DefaultKubeletEndpoint,
+        };
+        var command = new Command("csi", "Run as the CSI node plugin: serve the CSI Identity, Controller and Node services to kubelet on a unix socket.")
+        {
+            endpoint, nodeId, config, stateDir, grace, kube, configMap, configMapNamespace, registrationDir, kubeletRegistrationPath,
         };
         command.SetAction((result, _) => RunAsync(
             result.GetValue(endpoint)!, result.GetValue(nodeId)!, result.GetValue(config)!, result.GetValue(stateDir)!, result.GetValue(grace),
-            result.GetValue(kube), result.GetValue(configMap), result.GetValue(configMapNamespace), result.GetValue(logFormat)!, result.GetValue(logLevel)));
+            result.GetValue(kube), result.GetValue(configMap), result.GetValue(configMapNamespace),
+            result.GetValue(registrationDir), result.GetValue(kubeletRegistrationPath)!, result.GetValue(logFormat)!, result.GetValue(logLevel)));
         return command;
     }
 
     private static async Task<int> RunAsync(string endpoint, string nodeId, string configPath, string stateDir, TimeSpan grace, bool kube,
-        string? configMapName, string? configMapNamespace, string logFormat, LogLevel logLevel)
+        string? configMapName, string? configMapNamespace, string? registrationDir, string kubeletRegistrationPath, string logFormat, LogLevel logLevel)
     {
         const string Scheme = "unix://";
         if (!endpoint.StartsWith(Scheme, StringComparison.Ordinal) || endpoint.Length == Scheme.Length)
@@ -75,6 +87,18 @@ public static class CsiCommand
         {
             await Console.Error.WriteLineAsync("warpdrive-node: --node-id is required (or set NODE_NAME)").ConfigureAwait(false);
             return ExitCodes.Usage;
+        }
+
+        RegistrationOptions? registration = null;
+        if (!string.IsNullOrEmpty(registrationDir))
+        {
+            if (!kubeletRegistrationPath.StartsWith('/'))
+            {
+                await Console.Error.WriteLineAsync($"warpdrive-node: --kubelet-registration-path \"{kubeletRegistrationPath}\" is not an absolute path (e.g. {RegistrationOptions.DefaultKubeletEndpoint})").ConfigureAwait(false);
+                return ExitCodes.Usage;
+            }
+
+            registration = new RegistrationOptions(registrationDir, kubeletRegistrationPath);
         }
 
         KubernetesClientConfiguration? kubernetes = null;
@@ -144,6 +168,7 @@ public static class CsiCommand
                 StateDirectory = stateDir,
                 ReleaseGrace = grace,
                 Kubernetes = kubernetes,
+                Registration = registration,
             };
             host = await PluginHost.StartAsync(options, config, loggers, mirror).ConfigureAwait(false);
         }

@@ -33,6 +33,9 @@ public sealed record PluginOptions
     public k8s.KubernetesClientConfiguration? Kubernetes { get; init; }
 
     public WarmJobRunnerOptions WarmJobs { get; init; } = new();
+
+    /// <summary>Register with kubelet ourselves (no node-driver-registrar sidecar); null: a sidecar does it.</summary>
+    public RegistrationOptions? Registration { get; init; }
 }
 
 /// <summary>
@@ -50,6 +53,7 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
     private readonly MetricsServer? _metricsServer;
     private WarmJobRunner? _warmJobs;
     private ConfigMapMirror? _configMirror;
+    private KubeletRegistration? _registration;
     private int _contentClosed;
 
     private PluginHost(WebApplication grpc, IContentSource content, IAccessRecorder access, NodeMetrics metrics, SourceMounts sources, ConfigWatcher watcher, MetricsServer? metricsServer, HealthReport health)
@@ -65,6 +69,12 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
     }
 
     public SourceMounts Sources { get; }
+
+    /// <summary>kubelet's registration, when the plugin registers itself (<see cref="PluginOptions.Registration"/>).</summary>
+    public KubeletRegistration? Registration => _registration;
+
+    /// <summary>What the start re-learned of the last run's publications.</summary>
+    public PublicationRecovery.Outcome Recovered { get; private set; }
 
     public ConfigWatcher Watcher => _watcher;
 
@@ -90,12 +100,15 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
         var content = ContentSources.Create(config.Cache, loggers);
         var metrics = new NodeMetrics(() => (content as BlockCache)?.Snapshot());
         // Telemetry settings are read once: a changed sink takes a restart (a reload only changes data sources).
-        var publications = new Publications();
+        var store = new PublicationStore(Path.Combine(options.StateDirectory, "publications"));
+        var publications = new Publications(store);
         var access = TelemetryPipeline.Create(config.Telemetry, loggers, new PublishedPodResolver(publications));
         SourceMounts? sources = null;
         KernelMounter mounter = null!;
         mounter = new KernelMounter(() => sources!.Config, content, access, loggers, backend => new InstrumentedBackend(backend, metrics));
         sources = new SourceMounts(mounter, config, mountsDirectory, options.ReleaseGrace, loggers.CreateLogger<SourceMounts>());
+        // Before kubelet's first call: an unpublish of a volume published by the last run must find it.
+        var recovered = await PublicationRecovery.RestoreAsync(store, publications, sources, mounter, loggers.CreateLogger(typeof(PublicationRecovery)), CancellationToken.None).ConfigureAwait(false);
 
         PluginHost? host = null;
         var health = new HealthReport([
@@ -107,9 +120,23 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
 
         var readiness = new DeferredReadiness();
         var grpc = BuildGrpcServer(options, sources, mounter, readiness, publications, loggers);
-        host = new PluginHost(grpc, content, access, metrics, sources, watcher, metricsServer, health) { _configMirror = configMirror };
+        host = new PluginHost(grpc, content, access, metrics, sources, watcher, metricsServer, health) { _configMirror = configMirror, Recovered = recovered };
         readiness.Host = host;
-        await grpc.StartAsync().ConfigureAwait(false);
+        try
+        {
+            await grpc.StartAsync().ConfigureAwait(false);
+            if (options.Registration is not null)
+            {
+                // After the CSI socket serves: kubelet dials it (NodeGetInfo) as soon as it has our info.
+                host._registration = await KubeletRegistration.StartAsync(options.Registration, loggers).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            await host.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
         if (options.Kubernetes is not null)
         {
             host._warmJobs = WarmJobRunner.Start(new k8s.Kubernetes(options.Kubernetes), options.NodeId, () => sources.Config, content as BlockCache, loggers, options.WarmJobs);
@@ -140,6 +167,11 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
 
     public async ValueTask DisposeAsync()
     {
+        if (_registration is not null)
+        {
+            await _registration.DisposeAsync().ConfigureAwait(false); // kubelet deregisters the driver first
+        }
+
         if (_configMirror is not null)
         {
             await _configMirror.DisposeAsync().ConfigureAwait(false); // no config rewrite while the rest stops
@@ -187,7 +219,10 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
         return app;
     }
 
-    /// <summary>Source mounts left by a plugin that died are dead (their server was that process): detach them.</summary>
+    /// <summary>
+    /// Source mounts left by the last run are dead (their server was that process): detach them. The ones its
+    /// publications still need are mounted again by <see cref="PublicationRecovery"/>.
+    /// </summary>
     private static void UnmountLeftovers(string mountsDirectory, ILogger logger)
     {
         foreach (var directory in Directory.EnumerateDirectories(mountsDirectory))
