@@ -211,6 +211,20 @@ public sealed class Kube(Kubernetes client)
         }
     }
 
+    /// <summary>False when the read answers 404 Not Found.</summary>
+    public static async Task<bool> ExistsAsync<T>(Func<Task<T>> read)
+    {
+        try
+        {
+            await read();
+            return true;
+        }
+        catch (HttpOperationException error) when (error.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+    }
+
     /// <summary>FUSE and bind mounts on this host (the node) below a path: what a pod's volume leaves behind.</summary>
     public static IReadOnlyList<string> HostMountsBelow(string prefix) =>
         File.ReadAllLines("/proc/self/mountinfo")
