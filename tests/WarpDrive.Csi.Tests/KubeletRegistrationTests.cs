@@ -57,6 +57,26 @@ public sealed class KubeletRegistrationTests
     }
 
     [Test]
+    public async Task ARefusedRegistrationMakesHealthzFailSoTheLivenessProbeRestartsThePlugin()
+    {
+        await using var plugin = await PluginFixture.StartAsync(register: true);
+        using var channel = PluginProcess.Channel(Path.Combine(plugin.RegistrationDirectory, "csi.warpdrive.io-reg.sock"));
+        var registration = new Registration.RegistrationClient(channel);
+
+        await registration.GetInfoAsync(new InfoRequest());
+        var before = plugin.Host.Health.Run();
+        await registration.NotifyRegistrationStatusAsync(new RegistrationStatus { PluginRegistered = false, Error = "endpoint not dialable" });
+        var after = plugin.Host.Health.Run();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(before.StatusCode, Is.EqualTo(200), before.Json);
+            Assert.That(after.StatusCode, Is.EqualTo(503));
+            Assert.That(after.Json, Does.Contain("kubelet_registration").And.Contain("endpoint not dialable"));
+        });
+    }
+
+    [Test]
     public async Task WithoutRegistrationDirNoRegistrationSocketIsServed()
     {
         var registry = Path.Combine(_root, "plugins_registry");

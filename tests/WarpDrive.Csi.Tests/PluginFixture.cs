@@ -27,6 +27,10 @@ public sealed partial class PluginFixture : IAsyncDisposable
 
     public string StateDirectory => Path.Combine(Root, "state");
 
+    public string SocketPath => Path.Combine(Root, "csi", "csi.sock");
+
+    public string RegistrationDirectory => Path.Combine(Root, "plugins_registry");
+
     public PluginHost Host { get; private set; } = null!;
 
     public Identity.IdentityClient Identity { get; private set; } = null!;
@@ -37,7 +41,8 @@ public sealed partial class PluginFixture : IAsyncDisposable
 
     /// <param name="settings">Extra top-level YAML of the node config (e.g. a telemetry section); {root} is the fixture's temp dir.</param>
     /// <param name="backends">Extra entries of <c>backends:</c>, indented as list items; {root} as above.</param>
-    public static async Task<PluginFixture> StartAsync(TimeSpan? grace = null, string settings = "", string backends = "")
+    /// <param name="register">Serve kubelet's plugin registration in <see cref="RegistrationDirectory"/> (endpoint: the CSI socket).</param>
+    public static async Task<PluginFixture> StartAsync(TimeSpan? grace = null, string settings = "", string backends = "", bool register = false)
     {
         var root = Directory.CreateTempSubdirectory("warpdrive-csi-").FullName;
         var fixture = new PluginFixture(root);
@@ -47,7 +52,7 @@ public sealed partial class PluginFixture : IAsyncDisposable
             fixture.WriteData("shared", ("readme.txt", "shared data\n"));
             Directory.CreateDirectory(Path.GetDirectoryName(fixture.ConfigPath)!);
             fixture.WriteConfig(settings.Replace("{root}", root, StringComparison.Ordinal) + "\n" + fixture.ConfigYaml(backends.Replace("{root}", root, StringComparison.Ordinal)));
-            await fixture.StartHostAsync(grace ?? TimeSpan.Zero);
+            await fixture.StartHostAsync(grace ?? TimeSpan.Zero, register);
             return fixture;
         }
         catch
@@ -191,9 +196,9 @@ public sealed partial class PluginFixture : IAsyncDisposable
         }
     }
 
-    private async Task StartHostAsync(TimeSpan grace)
+    private async Task StartHostAsync(TimeSpan grace, bool register)
     {
-        var socket = Path.Combine(Root, "csi", "csi.sock");
+        var socket = SocketPath;
         var config = ConfigLoader.LoadFile(ConfigPath);
         Host = await PluginHost.StartAsync(new PluginOptions
         {
@@ -203,6 +208,7 @@ public sealed partial class PluginFixture : IAsyncDisposable
             StateDirectory = StateDirectory,
             ReleaseGrace = grace,
             ReloadDebounce = TimeSpan.FromMilliseconds(100),
+            Registration = register ? new RegistrationOptions(RegistrationDirectory, socket) : null,
         }, config, _loggers);
 
         var handler = new SocketsHttpHandler

@@ -24,8 +24,9 @@ public sealed class RestartTests
         Directory.Delete(_root, recursive: true);
     }
 
-    [Test]
-    public async Task VolumesPublishedBeforeAKillAreServedAgainAndUnpublishCleanly()
+    [TestCase(PluginProcess.SIGKILL, TestName = "Volumes published before a crash (SIGKILL) are served again and unpublish cleanly")]
+    [TestCase(PluginProcess.SIGTERM, TestName = "Volumes published before a clean stop (SIGTERM, a DaemonSet update) are served again and unpublish cleanly")]
+    public async Task VolumesPublishedBeforeTheStopAreServedAgainAndUnpublishCleanly(int signal)
     {
         var socket = Path.Combine(_root, "csi.sock");
         var args = ProcessTestFiles.ConfigArgs(_root);
@@ -41,10 +42,10 @@ public sealed class RestartTests
             await first.Node.NodePublishVolumeAsync(subRequest);
             Assert.That(await File.ReadAllTextAsync(Path.Combine(whole, "a.txt")), Is.EqualTo("from the process\n"));
 
-            Assert.That(first.Stop(PluginProcess.SIGKILL), Is.True);
+            Assert.That(first.Stop(signal), Is.True);
         }
 
-        // What a crash leaves: the targets are still mounted, and dead (their FUSE server is gone).
+        // What the stop leaves: kubelet's targets are still mounted, and dead (their FUSE server is gone).
         Assert.Multiple(() =>
         {
             Assert.That(MountTable.IsMountPoint(whole) && MountTable.IsMountPoint(sub), Is.True);
@@ -105,6 +106,33 @@ public sealed class RestartTests
             Assert.That(ProcessTestFiles.MountsBelow(_root), Is.Empty, "nothing mounted again for a pod that is gone");
             Assert.That(Directory.EnumerateFiles(Path.Combine(_root, "state", "publications")), Is.Empty);
         });
+        Assert.That(second.Stop(PluginProcess.SIGTERM), Is.True);
+    }
+
+    [Test]
+    public async Task APublicationWhoseSourceLeftTheConfigMeanwhileIsDetachedAndStillUnpublishes()
+    {
+        var socket = Path.Combine(_root, "csi.sock");
+        var args = ProcessTestFiles.ConfigArgs(_root);
+        var target = Path.Combine(_root, "pods", "p1", "volumes", "data");
+
+        using (var first = await PluginProcess.StartAsync(socket, args))
+        {
+            await first.Node.NodePublishVolumeAsync(PluginFixture.Publish("data", target, "data"));
+            Assert.That(first.Stop(PluginProcess.SIGKILL), Is.True);
+        }
+
+        var config = Path.Combine(_root, "config.yaml");
+        await File.WriteAllTextAsync(config, (await File.ReadAllTextAsync(config)).Replace("name: data", "name: renamed", StringComparison.Ordinal));
+
+        using var second = await PluginProcess.StartAsync(socket, args);
+        Assert.Multiple(() =>
+        {
+            Assert.That(ProcessTestFiles.MountsBelow(_root), Is.Empty, "the dead target is detached, nothing is mounted for it");
+            Assert.That(second.Stderr, Does.Contain("data source \"data\" is no longer in the node config"));
+        });
+        Assert.DoesNotThrowAsync(async () => await second.Node.NodeUnpublishVolumeAsync(new NodeUnpublishVolumeRequest { VolumeId = "data", TargetPath = target }));
+        Assert.That(Directory.Exists(target), Is.False);
         Assert.That(second.Stop(PluginProcess.SIGTERM), Is.True);
     }
 

@@ -114,6 +114,7 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
         var health = new HealthReport([
             new FuseMountCheck(() => sources.MountedPoints),
             new CacheDbCheck(() => content, config.Cache.Path, () => host is not null && Volatile.Read(ref host._contentClosed) != 0),
+            new KubeletRegistrationCheck(() => host?._registration?.Status),
         ]);
         var metricsServer = await StartMetricsAsync(config, health, loggers).ConfigureAwait(false);
         var watcher = new ConfigWatcher(options.ConfigPath, options.ReloadDebounce, sources.ApplyConfig, loggers.CreateLogger<ConfigWatcher>());
