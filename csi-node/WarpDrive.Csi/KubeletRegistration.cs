@@ -61,7 +61,12 @@ public sealed class KubeletRegistration : IAsyncDisposable
         var status = new RegistrationStatusBoard();
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(status);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenUnixSocket(options.SocketPath, listen => listen.Protocols = HttpProtocols.Http2));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenUnixSocket(options.SocketPath, listen =>
+        {
+            listen.Protocols = HttpProtocols.Http2;
+            // The kubelet's plugin watcher sends the socket path as :authority, which Kestrel refuses: see the rewriter.
+            listen.Use(Http2AuthorityRewriter.Wrap);
+        }));
         var app = builder.Build();
         app.MapGrpcService<RegistrationService>();
         await app.StartAsync().ConfigureAwait(false);
