@@ -24,15 +24,8 @@ internal static class MoveCommand
         var deleteSource = new Option<bool>("--delete-source") { Description = "Delete each source object after its copy is verified (a move)." };
         var resume = new Option<bool>("--resume") { Description = "Skip objects an earlier run already copied and verified (see --state)." };
         var state = new Option<FileInfo?>("--state") { Description = "Journal of verified copies (default: warpdrive-move-<hash>.jsonl in the current directory)." };
-        var workers = new Option<int>("--workers") { Description = "Objects copied in parallel.", DefaultValueFactory = _ => 4 };
+        var workers = Counts.Option("--workers", "Objects copied in parallel (1 to 64).", 4, 1, 64);
         var command = new Command("move", "Copy or move objects between backends, verified by checksum, resumable.") { from, to, config, deleteSource, resume, state, workers };
-        workers.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() is < 1 or > 64)
-            {
-                r.AddError("--workers must be 1 to 64");
-            }
-        });
         command.SetAction(async (parsed, ct) =>
         {
             var terminal = Terminal.Create(parsed.GetValue(g.NoColor));
