@@ -79,6 +79,12 @@ internal static class StatsCommand
         return $"http://{host}:{metricsAddr[(colon + 1)..]}";
     }
 
+    /// <summary>A path on an agent URL given by the user; a URL that is not http(s) is a usage error naming it.</summary>
+    internal static Uri AgentEndpoint(string agent, string path) =>
+        Uri.TryCreate(agent, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+            ? new Uri(uri, path)
+            : throw new CtlException($"--agent '{agent}' is not an http(s) URL (e.g. {DefaultAgent})", ExitCodes.Usage);
+
     /// <summary>The cache counters from the agent's /metrics, or null when nothing answers there.</summary>
     private static async Task<Dictionary<string, object?>?> TryLiveAsync(string agent, CancellationToken ct)
     {
@@ -120,12 +126,6 @@ internal static class StatsCommand
     /// beside a running agent and whatever block size the agent uses. Hit and miss counters live only in an agent
     /// process, so they are absent offline.
     /// </summary>
-    /// <summary>A path on an agent URL given by the user; a URL that is not http(s) is a usage error naming it.</summary>
-    internal static Uri AgentEndpoint(string agent, string path) =>
-        Uri.TryCreate(agent, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
-            ? new Uri(uri, path)
-            : throw new CtlException($"--agent '{agent}' is not an http(s) URL (e.g. {DefaultAgent})", ExitCodes.Usage);
-
     private static Dictionary<string, object?> Offline(DirectoryInfo dir)
     {
         var (objects, bytes) = CacheMetadataReader.Count(dir.FullName);
