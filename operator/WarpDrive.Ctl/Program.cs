@@ -72,6 +72,6 @@ catch (Exception e)
 {
     // Every expected failure is a CtlException with its own message; this is the last line of defence for the
     // unexpected ones: still one line, the failure's own words, no type name and no stack trace.
-    Console.Error.WriteLine($"warpdrive-ctl: failed: {UsageErrors.OneLine(e.Message)}");
+    Console.Error.WriteLine($"warpdrive-ctl: failed: {UsageErrors.Unexpected(e)}");
     return ExitCodes.Failure;
 }

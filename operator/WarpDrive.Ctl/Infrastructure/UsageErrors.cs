@@ -44,6 +44,20 @@ internal static partial class UsageErrors
         return line.Length == 0 ? "unexpected error" : line;
     }
 
+    /// <summary>An unexpected failure in the user's terms: the root cause's own words, a missing native library named as such.</summary>
+    public static string Unexpected(Exception error)
+    {
+        var root = error;
+        while (root is TypeInitializationException or AggregateException && root.InnerException is { } inner)
+        {
+            root = inner;
+        }
+
+        return root is DllNotFoundException
+            ? $"a native library this command needs cannot be loaded (publish warpdrive-ctl as a directory, not a single file): {OneLine(root.Message)}"
+            : OneLine(root.Message);
+    }
+
     private static string Rewrite(string message)
     {
         var match = CannotParse().Match(message);
