@@ -32,8 +32,17 @@ trap cleanup EXIT INT TERM
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
+command -v dotnet >/dev/null || { echo "demo: needs the .NET 10 SDK (dotnet) on PATH" >&2; exit 1; }
+
+# The demo needs fuse3 only (fusermount3 for unprivileged mounts); hack/deps.sh installs what the tests need.
 step "Installing what is missing (fuse3)"
-bash "$repo/hack/deps.sh"
+if command -v fusermount3 >/dev/null; then
+  echo "fuse3 present"
+else
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fuse3 >/dev/null
+  echo "installed fuse3"
+fi
 
 step "Building warpdrive-node (Release)"
 dotnet build "$repo/csi-node/WarpDrive.Node" -c Release -nologo -clp:ErrorsOnly -v:q

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the tests and the demo need on a fresh Debian machine of our kind (root, apt, npm).
+# Installs what the tests need on a fresh Debian machine of our kind (root, apt, npm); the demo needs only fuse3 and installs it itself.
 # Idempotent: each step checks first. Sourced or run; safe to call many times.
 # npm packages go to ./.tools (ignored by git) so nothing is installed globally.
 set -euo pipefail

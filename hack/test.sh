@@ -29,6 +29,8 @@ fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
+# How long: the figures are from our 2-core CI box; a first run adds package installs and a cold build.
+echo "==> the whole suite usually takes about 8 minutes of tests on 2 cores, plus the build (a first run also installs packages); the Kubernetes e2e adds more when a cluster is reachable"
 echo "==> installing test dependencies"
 bash "$repo/hack/deps.sh" || { echo "dependency installation failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 
@@ -46,19 +48,33 @@ results="$repo/artifacts/test-results"
 rm -rf "$results"
 mkdir -p "$results"
 
-status=0
+projects=()
 for project in "$repo"/tests/*/*.csproj; do
   grep -q '<IsTestProject>true</IsTestProject>' "$project" || continue
-  name="$(basename "$project" .csproj)"
   # hack/e2e.sh runs the e2e project itself, in phases around the chart installation.
-  [ "$e2e" = yes ] && [ "$name" = WarpDrive.E2E.Tests ] && continue
-  echo "==> $name"
+  [ "$e2e" = yes ] && [ "$(basename "$project" .csproj)" = WarpDrive.E2E.Tests ] && continue
+  projects+=("$project")
+done
+
+counter() { # counter <trx> <name>: one attribute of the run's <Counters>, 0 if absent
+  grep -o '<Counters [^>]*>' "$1" 2>/dev/null | head -1 | grep -o " $2=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0
+}
+
+status=0
+index=0
+for project in "${projects[@]}"; do
+  index=$((index + 1))
+  name="$(basename "$project" .csproj)"
+  echo "==> [$index/${#projects[@]}] $name"
+  started=$(date +%s)
   # --blame-hang-timeout turns a hung test into a failure with a dump instead of a stuck CI.
   if ! timeout 1800 dotnet test "$project" --no-build -c Debug -nologo "${filter[@]}" \
       --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=minimal" \
       --results-directory "$results" --blame-hang-timeout 5m; then
     status=1
   fi
+  trx="$results/$name.trx"
+  echo "<== [$index/${#projects[@]}] $name: $(counter "$trx" passed) passed, $(( $(counter "$trx" failed) + $(counter "$trx" error) + $(counter "$trx" timeout) + $(counter "$trx" aborted) )) failed in $(( $(date +%s) - started ))s"
 done
 
 # csi-sanity, the official CSI conformance suite, against the real plugin (hack/csi-sanity.sh; its JUnit report joins

@@ -20,15 +20,23 @@ foreach (var option in global.All)
     root.Options.Add(option);
 }
 
-var parsed = root.Parse(args);
+ParseResult parsed;
+try
+{
+    parsed = root.Parse(args);
+}
+catch (InvalidOperationException e)
+{
+    // A validator that met a value the parser could not convert; still a usage error, still one line.
+    Console.Error.WriteLine($"warpdrive-ctl: {UsageErrors.OneLine(e.Message)} (see warpdrive-ctl --help)");
+    return ExitCodes.Usage;
+}
+
+
 if (parsed.Errors.Count > 0)
 {
-    foreach (var error in parsed.Errors)
-    {
-        Console.Error.WriteLine($"warpdrive-ctl: {error.Message}");
-    }
-
-    Console.Error.WriteLine("(see warpdrive-ctl --help)");
+    // One line, whatever the parser found: a script's log and a person's terminal both get the whole story.
+    Console.Error.WriteLine($"warpdrive-ctl: {UsageErrors.Describe(parsed)} (see warpdrive-ctl{UsageErrors.CommandPath(parsed)} --help)");
     return ExitCodes.Usage;
 }
 
@@ -58,5 +66,12 @@ catch (CtlException e)
 catch (OperationCanceledException)
 {
     Console.Error.WriteLine("warpdrive-ctl: interrupted");
+    return ExitCodes.Failure;
+}
+catch (Exception e)
+{
+    // Every expected failure is a CtlException with its own message; this is the last line of defence for the
+    // unexpected ones: still one line, the failure's own words, no type name and no stack trace.
+    Console.Error.WriteLine($"warpdrive-ctl: failed: {UsageErrors.Unexpected(e)}");
     return ExitCodes.Failure;
 }

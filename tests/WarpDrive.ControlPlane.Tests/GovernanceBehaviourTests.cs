@@ -312,6 +312,39 @@ public abstract class GovernanceBehaviourTests
     }
 
     [Test]
+    public async Task AnAllBackendsQuotaSumsEveryBackendAndLimitsWarmsOnEach()
+    {
+        var team = $"team-{Guid.NewGuid():N}"[..16];
+        using (await _admin.PostAsJsonAsync("api/v1/team", new { team, users = new[] { "gina" } }))
+        using (var put = await _admin.PutAsJsonAsync("api/v1/quota", new { team, backend = "*", soft_bytes = 1000, hard_bytes = 2000 }))
+        {
+            var quota = await JsonAsync(put);
+            Assert.That(quota["backend"]!.GetValue<string>(), Is.EqualTo("*"));
+            Assert.That(quota["state"]!.GetValue<string>(), Is.EqualTo("ok"));
+        }
+
+        var onArchive = JsonSerializer.SerializeToNode(Read("gina", "old.bin", 800))!.AsObject();
+        onArchive["backend"] = "archive";
+        await IngestAsync(Read("gina", "x.bin", 900), onArchive);
+
+        var row = Item(await GetAsync("api/v1/quota"), "team", team)!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(row["used_bytes"]!.GetValue<long>(), Is.EqualTo(1700), "900 from datasets + 800 from archive");
+            Assert.That(row["state"]!.GetValue<string>(), Is.EqualTo("soft_exceeded"));
+        });
+
+        var refused = await JsonAsync(await _reader.PostAsJsonAsync("api/v1/warm/check", new { team, backend = "datasets", bytes = 400 }));
+        var allowed = await JsonAsync(await _reader.PostAsJsonAsync("api/v1/warm/check", new { team, backend = "archive", bytes = 300 }));
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused["allowed"]!.GetValue<bool>(), Is.False);
+            Assert.That(refused["reason"]!.GetValue<string>(), Does.Contain("all backends"));
+            Assert.That(allowed["allowed"]!.GetValue<bool>(), Is.True);
+        });
+    }
+
+    [Test]
     public async Task TokensAndRolesGuardEveryEndpoint()
     {
         using var noToken = await _anonymous.GetAsync("api/v1/usage");
@@ -372,6 +405,10 @@ public abstract class GovernanceBehaviourTests
     [TestCase("api/v1/usage?group_by=pod", "group_by")]
     [TestCase("api/v1/usage?since=yesterday", "since")]
     [TestCase("api/v1/growth?period=0", "period")]
+    [TestCase("api/v1/usage?by=team", "by")]
+    [TestCase("api/v1/stale?days=90&minsize=1GB", "minsize")]
+    [TestCase("api/v1/quota?team=ml", "team")]
+    [TestCase("api/v1/backends?backend=datasets", "backend")]
     public async Task BadQueryParametersAreProblemDetailsNamingTheParameter(string uri, string parameter)
     {
         using var response = await _reader.GetAsync(uri);

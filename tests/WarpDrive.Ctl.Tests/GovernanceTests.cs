@@ -108,6 +108,31 @@ public sealed class GovernanceTests
     }
 
     [Test]
+    public async Task AQuotaWithOnlyAHardLimitCoversAllBackendsWithASoftLimitOf80Percent()
+    {
+        var set = await Ctl(["quota", "set", "--team", "research", "--hard", "10TB"], _server.AdminTokenFile);
+        Assert.That(set.ExitCode, Is.Zero, set.ToString());
+        Assert.That(set.Stdout, Does.Contain("quota for team research on all backends: soft 8TiB, hard 10TiB"));
+
+        var list = await Ctl("quota", "list", "--format", "csv");
+        Assert.That(list.Stdout.Split('\n'), Does.Contain("research,*,8796093022208,10995116277760,0,ok"), list.ToString());
+    }
+
+    [Test]
+    public async Task TheDocumentedStaleAndUsageCommandLinesWork()
+    {
+        var stale = await Ctl("stale", "--days", "90", "--min-size", "1GB", "--format", "csv");
+        var usage = await Ctl("usage", "--group-by", "team", "--format", "table");
+        Assert.Multiple(() =>
+        {
+            Assert.That(stale.ExitCode, Is.Zero, stale.ToString());
+            Assert.That(stale.Stdout, Does.StartWith("backend,path,size,last_access,last_modified\n"), "nothing here is 1GB, so the header alone: " + stale);
+            Assert.That(usage.ExitCode, Is.Zero, usage.ToString());
+            Assert.That(usage.Stdout, Does.Contain("TEAM").And.Contain("vision"), usage.ToString());
+        });
+    }
+
+    [Test]
     public async Task AReaderMayNotSetQuotas()
     {
         var result = await Ctl(["quota", "set", "--team", "ml", "--backend", "src", "--soft", "1", "--hard", "2"], _server.ReaderTokenFile);

@@ -145,6 +145,7 @@ public sealed class WarmTests
             {
                 Assert.That(result.ExitCode, Is.EqualTo(1), result.ToString());
                 Assert.That(result.Stderr, Does.Contain("in use by a running agent").And.Contain("Stop the agent").And.Contain("--kube"));
+                Assert.That(result.Stderr, Does.Contain("--mount /mnt/warpdrive-test"), "bare metal: warm through the agent's own mount point");
             });
         }
     }
@@ -158,5 +159,44 @@ public sealed class WarmTests
             Assert.That(result.ExitCode, Is.EqualTo(2));
             Assert.That(result.Stderr, Does.Contain("choose one with --backend (src, dst)"));
         });
+    }
+
+    [Test]
+    public async Task APrefixThatMatchesNothingFailsNamingIt()
+    {
+        var result = await CtlProcess.RunAsync("warm", "--config", _sandbox.ConfigPath, "--backend", "src", "--prefix", "datta");
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.ExitCode, Is.EqualTo(1), result.ToString());
+            Assert.That(result.Stderr, Does.Contain("--prefix datta matches nothing in backend 'src'"));
+        });
+    }
+
+    [Test]
+    public async Task StatsWithTheAgentsConfigReadsItsCacheWhenTheAgentIsStopped()
+    {
+        // The agent's metrics address on a port nothing listens on: a stopped agent.
+        var config = Path.Combine(_sandbox.Root, "stopped-agent.yaml");
+        File.WriteAllText(config, File.ReadAllText(_sandbox.ConfigPath) + $"\nmetrics:\n  addr: 127.0.0.1:{UnusedPort()}\n");
+        var warm = await CtlProcess.RunAsync("warm", "--config", config, "--backend", "src", "--prefix", "data");
+        Assert.That(warm.ExitCode, Is.Zero, warm.ToString());
+
+        var stats = await CtlProcess.RunAsync("stats", "--config", config, "--format", "json");
+
+        Assert.That(stats.ExitCode, Is.Zero, stats.ToString());
+        var cache = JsonDocument.Parse(stats.Stdout).RootElement[0];
+        Assert.Multiple(() =>
+        {
+            Assert.That(cache.GetProperty("source").GetString(), Is.EqualTo(_sandbox.CachePath));
+            Assert.That(cache.GetProperty("size_bytes").GetInt64(), Is.EqualTo(300_000 + 65_536 + 1_000_000));
+            Assert.That(stats.Stderr, Does.Contain("not reachable").And.Contain(_sandbox.CachePath));
+        });
+    }
+
+    private static int UnusedPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -71,6 +71,7 @@ internal sealed class GovernanceApi(IGovernanceStore store, Ingestion ingestion,
     private async Task<IResult> UsageAsync(HttpContext context)
     {
         var request = context.Request;
+        OnlyParameters(request, "group_by", "backend", "since", "until", "limit", "cursor");
         var until = Time(request, "until", DateTimeOffset.UtcNow);
         var since = Time(request, "since", until.AddDays(-30));
         if (since > until)
@@ -86,6 +87,7 @@ internal sealed class GovernanceApi(IGovernanceStore store, Ingestion ingestion,
     private async Task<IResult> StaleAsync(HttpContext context)
     {
         var request = context.Request;
+        OnlyParameters(request, "days", "min_size", "backend", "limit", "cursor");
         var days = Long(request, "days", 90, 0, 36_500);
         var page = await store.StaleAsync(DateTimeOffset.UtcNow.AddDays(-days), Long(request, "min_size", 0, 0, long.MaxValue),
             OptionalName(request, "backend"), Limit(request), Cursor(request), context.RequestAborted).ConfigureAwait(false);
@@ -95,6 +97,7 @@ internal sealed class GovernanceApi(IGovernanceStore store, Ingestion ingestion,
     private async Task<IResult> GrowthAsync(HttpContext context)
     {
         var request = context.Request;
+        OnlyParameters(request, "backend", "period", "limit", "cursor");
         var period = Long(request, "period", 30, 1, 3650);
         var page = await store.GrowthAsync(OptionalName(request, "backend"), DateTimeOffset.UtcNow.AddDays(-period), Limit(request), Cursor(request),
             context.RequestAborted).ConfigureAwait(false);
@@ -116,8 +119,11 @@ internal sealed class GovernanceApi(IGovernanceStore store, Ingestion ingestion,
         return Ok(new { team, users });
     }
 
-    private async Task<IResult> QuotasAsync(HttpContext context) =>
-        Ok(await store.QuotasAsync(Limit(context.Request), Cursor(context.Request), context.RequestAborted).ConfigureAwait(false));
+    private async Task<IResult> QuotasAsync(HttpContext context)
+    {
+        OnlyParameters(context.Request, "limit", "cursor");
+        return Ok(await store.QuotasAsync(Limit(context.Request), Cursor(context.Request), context.RequestAborted).ConfigureAwait(false));
+    }
 
     private async Task<IResult> PutQuotaAsync(HttpContext context)
     {
@@ -138,14 +144,18 @@ internal sealed class GovernanceApi(IGovernanceStore store, Ingestion ingestion,
 
     private async Task<IResult> UserAsync(HttpContext context)
     {
+        OnlyParameters(context.Request, "since", "until");
         var user = Name("userId", context.Request.RouteValues["userId"] as string);
         var until = Time(context.Request, "until", DateTimeOffset.UtcNow);
         var since = Time(context.Request, "since", until.AddDays(-30));
         return Ok(await store.UserAsync(user, since, until, context.RequestAborted).ConfigureAwait(false));
     }
 
-    private async Task<IResult> BackendsAsync(HttpContext context) =>
-        Ok(await store.BackendsAsync(Limit(context.Request), Cursor(context.Request), context.RequestAborted).ConfigureAwait(false));
+    private async Task<IResult> BackendsAsync(HttpContext context)
+    {
+        OnlyParameters(context.Request, "limit", "cursor");
+        return Ok(await store.BackendsAsync(Limit(context.Request), Cursor(context.Request), context.RequestAborted).ConfigureAwait(false));
+    }
 
     private async Task<IResult> CrawlAsync(HttpContext context)
     {
@@ -163,6 +173,7 @@ internal sealed class GovernanceApi(IGovernanceStore store, Ingestion ingestion,
 
     private async Task<IResult> CrawlStatusAsync(HttpContext context)
     {
+        OnlyParameters(context.Request);
         var id = Name("crawlId", context.Request.RouteValues["crawlId"] as string, 64);
         var status = await store.CrawlStatusAsync(id, context.RequestAborted).ConfigureAwait(false);
         return status is null

@@ -30,6 +30,21 @@ internal static class RequestReader
         }
     }
 
+    /// <summary>
+    /// Refuses a query parameter the endpoint does not read, so a misspelt filter (<c>?by=team</c>) is a 400 naming
+    /// it instead of a silently unfiltered answer.
+    /// </summary>
+    public static void OnlyParameters(HttpRequest request, params string[] known)
+    {
+        foreach (var name in request.Query.Keys)
+        {
+            if (!known.Contains(name, StringComparer.Ordinal))
+            {
+                throw new ValidationException(name, $"is not a parameter of {request.Path} (known: {string.Join(", ", known)})");
+            }
+        }
+    }
+
     public static int Limit(HttpRequest request) => (int)Long(request, "limit", DefaultLimit, 1, MaxLimit);
 
     public static string? Cursor(HttpRequest request) => Optional(request, "cursor");

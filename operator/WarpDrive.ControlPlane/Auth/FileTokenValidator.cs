@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace WarpDrive.ControlPlane.Auth;
@@ -20,9 +21,22 @@ public sealed class FileTokenValidator : ITokenValidator
     public static FileTokenValidator Load(string path)
     {
         var stream = new YamlStream();
-        using (var reader = new StreamReader(path))
+        try
         {
+            using var reader = new StreamReader(path);
             stream.Load(reader);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new InvalidDataException($"tokens file {path} does not exist");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidDataException($"tokens file {path} cannot be read: {e.Message}");
+        }
+        catch (YamlException e)
+        {
+            throw new InvalidDataException($"tokens file {path}: not valid YAML at line {e.Start.Line}, column {e.Start.Column}");
         }
 
         var tokens = new List<(byte[], TokenPrincipal)>();
@@ -56,16 +70,25 @@ public sealed class FileTokenValidator : ITokenValidator
             byte[] digest;
             if (Get("token_sha256") is { Length: > 0 } hex)
             {
-                digest = Convert.FromHexString(hex.Trim());
-                if (digest.Length != 32)
+                var trimmed = hex.Trim();
+                if (trimmed.Length != 64 || !trimmed.All(char.IsAsciiHexDigit))
                 {
                     throw new InvalidDataException($"{where}: token_sha256 must be 64 hex digits");
                 }
+
+                digest = Convert.FromHexString(trimmed);
             }
             else if (Get("token_file") is { Length: > 0 } file)
             {
                 var resolved = Path.IsPathRooted(file) ? file : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path)) ?? "", file);
-                digest = Digest(File.ReadAllText(resolved).Trim());
+                try
+                {
+                    digest = Digest(File.ReadAllText(resolved).Trim());
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    throw new InvalidDataException($"{where}: token_file {resolved} cannot be read ({(e is FileNotFoundException ? "it does not exist" : e.Message)})");
+                }
             }
             else
             {

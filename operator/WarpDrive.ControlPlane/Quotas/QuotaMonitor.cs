@@ -48,19 +48,39 @@ public sealed class QuotaMonitor : IDisposable
         }
     }
 
-    /// <summary>May <paramref name="team"/> warm <paramref name="bytes"/> more from <paramref name="backend"/>?</summary>
+    /// <summary>
+    /// May <paramref name="team"/> warm <paramref name="bytes"/> more from <paramref name="backend"/>? Both the
+    /// team's quota on that backend and its all-backends quota must leave room.
+    /// </summary>
     public async Task<(bool Allowed, string Reason)> CheckWarmAsync(string team, string backend, long bytes, CancellationToken cancellationToken)
     {
-        var quota = await _store.QuotaAsync(team, backend, cancellationToken).ConfigureAwait(false);
-        if (quota is null)
+        var quotas = new List<QuotaRow>();
+        string[] names = backend == IGovernanceStore.AllBackends ? [backend] : [backend, IGovernanceStore.AllBackends];
+        foreach (var name in names)
+        {
+            if (await _store.QuotaAsync(team, name, cancellationToken).ConfigureAwait(false) is { } quota)
+            {
+                quotas.Add(quota);
+            }
+        }
+
+        if (quotas.Count == 0)
         {
             return (true, $"no quota for team {team} on backend {backend}");
         }
 
-        return quota.UsedBytes + bytes > quota.HardBytes
-            ? (false, $"hard quota exceeded: team {team} on backend {backend} used {quota.UsedBytes} + requested {bytes} bytes > hard limit {quota.HardBytes} bytes")
-            : (true, $"within hard quota: used {quota.UsedBytes} + requested {bytes} bytes <= hard limit {quota.HardBytes} bytes");
+        foreach (var quota in quotas)
+        {
+            if (quota.UsedBytes + bytes > quota.HardBytes)
+            {
+                return (false, $"hard quota exceeded: team {team} on {Describe(quota.Backend)} used {quota.UsedBytes} + requested {bytes} bytes > hard limit {quota.HardBytes} bytes");
+            }
+        }
+
+        return (true, string.Join("; ", quotas.Select(q => $"within hard quota on {Describe(q.Backend)}: used {q.UsedBytes} + requested {bytes} bytes <= hard limit {q.HardBytes} bytes")));
     }
+
+    private static string Describe(string backend) => backend == IGovernanceStore.AllBackends ? "all backends" : $"backend {backend}";
 
     public void Dispose() => _meter.Dispose();
 }

@@ -9,6 +9,9 @@ public interface IGovernanceStore : IAsyncDisposable
     /// <summary>The quota window: used bytes count cache misses of the last this many days.</summary>
     const int QuotaWindowDays = 30;
 
+    /// <summary>The backend name of a team's quota over all backends together (its usage is the sum over every backend).</summary>
+    const string AllBackends = "*";
+
     Task PingAsync(CancellationToken cancellationToken);
 
     Task RegisterBackendAsync(string name, string type, CancellationToken cancellationToken);

@@ -493,6 +493,12 @@ public sealed class SqlGovernanceStore : IGovernanceStore
             {
                 stored.AddRange(await ReadQuotasAsync(connection, "WHERE backend = @b", c => c.Text("@b", backend), cancellationToken).ConfigureAwait(false));
             }
+
+            // A team's all-backends quota moves with every backend's usage.
+            if (!backends.Contains(IGovernanceStore.AllBackends))
+            {
+                stored.AddRange(await ReadQuotasAsync(connection, "WHERE backend = @b", c => c.Text("@b", IGovernanceStore.AllBackends), cancellationToken).ConfigureAwait(false));
+            }
         }
 
         var transitions = new List<QuotaTransition>();
@@ -709,14 +715,17 @@ public sealed class SqlGovernanceStore : IGovernanceStore
 
     /// <summary>
     /// used_bytes = bytes the team's users read from the backend on cache misses (bytes brought into a cache) over
-    /// the last <see cref="IGovernanceStore.QuotaWindowDays"/> days, from the per-day rollups.
+    /// the last <see cref="IGovernanceStore.QuotaWindowDays"/> days, from the per-day rollups; summed over every
+    /// backend for an all-backends quota (<see cref="IGovernanceStore.AllBackends"/>).
     /// </summary>
     private static async Task<QuotaRow> WithUsageAsync(DbConnection connection, QuotaRow quota, CancellationToken cancellationToken)
     {
+        // A constant fragment chosen by code (not an OR on a parameter) keeps the backend in the index condition.
+        var backendFilter = quota.Backend == IGovernanceStore.AllBackends ? "" : "AND a.backend = @b";
         await using var command = connection.Command(
-            """
+            $"""
             SELECT CAST(coalesce(sum(a.miss_bytes), 0) AS BIGINT) FROM access_daily a JOIN team_members t ON t.user_name = a.user_name
-            WHERE t.team = @t AND a.backend = @b AND a.day >= @d
+            WHERE t.team = @t {backendFilter} AND a.day >= @d
             """).Text("@t", quota.Team).Text("@b", quota.Backend).Int("@d", DayOf(DateTimeOffset.UtcNow) - IGovernanceStore.QuotaWindowDays + 1);
         var used = await command.ScalarLongAsync(cancellationToken).ConfigureAwait(false);
         var state = used > quota.HardBytes ? QuotaStates.HardExceeded : used > quota.SoftBytes ? QuotaStates.SoftExceeded : QuotaStates.Ok;

@@ -34,18 +34,11 @@ internal static class GovernanceCommands
 
     public static Command Stale(GlobalOptions g)
     {
-        var days = new Option<int>("--days") { Description = "Not read for this many days (or never).", DefaultValueFactory = _ => 90 };
+        var days = Counts.Option("--days", "Not read for this many days (or never).", 90, 0, 36_500);
         var minSize = Sizes.Option("--min-size", "Only objects at least this big");
         var backend = new Option<string?>("--backend") { Description = "Only this backend." };
         var limit = LimitOption();
         var command = new Command("stale", "Objects nobody read for --days days (or ever): candidates for cleanup.") { days, minSize, backend, limit };
-        days.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() < 0)
-            {
-                r.AddError("--days must be 0 or more");
-            }
-        });
         command.SetAction((parsed, ct) => Run(g, parsed, async (client, terminal, format) =>
         {
             var items = await client.ListAsync("/api/v1/stale",
@@ -71,10 +64,10 @@ internal static class GovernanceCommands
     public static Command Quota(GlobalOptions g)
     {
         var team = new Option<string>("--team") { Description = "Team name.", Required = true };
-        var backend = new Option<string>("--backend") { Description = "Backend name.", Required = true };
-        var soft = Sizes.RequiredOption("--soft", "Soft limit: warn above it");
+        var backend = new Option<string?>("--backend") { Description = "Backend name (default: one quota over all backends together, shown as *)." };
+        var soft = Sizes.Option("--soft", $"Soft limit: warn above it (default {SoftPercentOfHard}% of --hard)");
         var hard = Sizes.RequiredOption("--hard", "Hard limit: warm jobs are refused above it");
-        var set = new Command("set", "Set a team's soft and hard quota on a backend (admin).") { team, backend, soft, hard };
+        var set = new Command("set", "Set a team's soft and hard quota on a backend, or over all backends (admin).") { team, backend, soft, hard };
         set.Validators.Add(r =>
         {
             if (r.GetValue(soft) > r.GetValue(hard))
@@ -84,11 +77,18 @@ internal static class GovernanceCommands
         });
         set.SetAction((parsed, ct) => Run(g, parsed, async (client, terminal, format) =>
         {
-            var body = new { team = parsed.GetValue(team), backend = parsed.GetValue(backend), soft_bytes = parsed.GetValue(soft), hard_bytes = parsed.GetValue(hard) };
+            var hardBytes = parsed.GetValue(hard);
+            var body = new
+            {
+                team = parsed.GetValue(team),
+                backend = parsed.GetValue(backend) ?? AllBackends,
+                soft_bytes = parsed.GetValue(soft) ?? DefaultSoft(hardBytes),
+                hard_bytes = hardBytes,
+            };
             await client.SendAsync(HttpMethod.Put, "/api/v1/quota", body, ct);
             if (format == OutputFormat.Table)
             {
-                terminal.Print($"quota for team {body.team} on {body.backend}: soft {Sizes.Format(body.soft_bytes)}, hard {Sizes.Format(body.hard_bytes)}");
+                terminal.Print($"quota for team {body.team} on {(body.backend == AllBackends ? "all backends" : body.backend)}: soft {Sizes.Format(body.soft_bytes)}, hard {Sizes.Format(body.hard_bytes)}");
             }
             else
             {
@@ -108,6 +108,14 @@ internal static class GovernanceCommands
         return new Command("quota", "Per-team, per-backend storage quotas.") { set, list };
     }
 
+    /// <summary>The control plane's backend name for a team's quota over all backends together.</summary>
+    public const string AllBackends = "*";
+
+    /// <summary>Without --soft the soft limit is this share of the hard one: a warning well before warms are refused.</summary>
+    public const int SoftPercentOfHard = 80;
+
+    internal static long DefaultSoft(long hard) => (long)(hard * (SoftPercentOfHard / 100m));
+
     private static readonly Column[] QuotaColumns =
     [
         new("TEAM", "team"),
@@ -118,18 +126,7 @@ internal static class GovernanceCommands
         new("STATE", "state"),
     ];
 
-    private static Option<int?> LimitOption()
-    {
-        var limit = new Option<int?>("--limit") { Description = "Show at most this many items (default: all pages)." };
-        limit.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int?>() is <= 0)
-            {
-                r.AddError("--limit must be at least 1");
-            }
-        });
-        return limit;
-    }
+    private static Option<int?> LimitOption() => Counts.OptionalOption("--limit", "Show at most this many items (default: all pages).", 1, int.MaxValue);
 
     private static async Task<int> Run(GlobalOptions g, ParseResult parsed, Func<ControlPlaneClient, Terminal, OutputFormat, Task> body)
     {

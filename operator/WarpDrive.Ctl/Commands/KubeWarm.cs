@@ -16,6 +16,19 @@ internal static class KubeWarm
 
     public static async Task<int> RunAsync(Terminal terminal, string ns, string source, string prefix, int workers, long? maxSize, CancellationToken ct)
     {
+        try
+        {
+            return await WarmAsync(terminal, ns, source, prefix, workers, maxSize, ct);
+        }
+        catch (Exception e) when (e is HttpRequestException or k8s.Exceptions.KubeConfigException or k8s.Autorest.HttpOperationException)
+        {
+            throw new CtlException($"warm --kube: the Kubernetes API did not accept the request ({UsageErrors.OneLine(e.Message)}); " +
+                                   "it uses KUBECONFIG, ~/.kube/config or the in-cluster service account");
+        }
+    }
+
+    private static async Task<int> WarmAsync(Terminal terminal, string ns, string source, string prefix, int workers, long? maxSize, CancellationToken ct)
+    {
         using var client = new Kubernetes(KubernetesClientConfiguration.BuildDefaultConfig());
         var job = new WarpCacheWarm
         {

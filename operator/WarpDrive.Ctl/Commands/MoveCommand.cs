@@ -20,19 +20,12 @@ internal static class MoveCommand
     {
         var from = new Option<string>("--from") { Description = "Source as BACKEND:PATH (a prefix or one object).", Required = true };
         var to = new Option<string>("--to") { Description = "Destination as BACKEND:PATH.", Required = true };
-        var config = new Option<FileInfo>("--config") { Description = "Node agent config file that defines both backends.", Required = true };
+        var config = new Option<FileInfo?>("--config") { Description = $"Node agent config file that defines both backends (default {NodeBackends.DefaultConfigPath}, as the agent)." };
         var deleteSource = new Option<bool>("--delete-source") { Description = "Delete each source object after its copy is verified (a move)." };
         var resume = new Option<bool>("--resume") { Description = "Skip objects an earlier run already copied and verified (see --state)." };
         var state = new Option<FileInfo?>("--state") { Description = "Journal of verified copies (default: warpdrive-move-<hash>.jsonl in the current directory)." };
-        var workers = new Option<int>("--workers") { Description = "Objects copied in parallel.", DefaultValueFactory = _ => 4 };
+        var workers = Counts.Option("--workers", "Objects copied in parallel (1 to 64).", 4, 1, 64);
         var command = new Command("move", "Copy or move objects between backends, verified by checksum, resumable.") { from, to, config, deleteSource, resume, state, workers };
-        workers.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() is < 1 or > 64)
-            {
-                r.AddError("--workers must be 1 to 64");
-            }
-        });
         command.SetAction(async (parsed, ct) =>
         {
             var terminal = Terminal.Create(parsed.GetValue(g.NoColor));
@@ -43,7 +36,7 @@ internal static class MoveCommand
                 throw new CtlException("--to must not be --from or inside it", ExitCodes.Usage);
             }
 
-            var nodeConfig = NodeBackends.LoadConfig(parsed.GetValue(config)!);
+            var nodeConfig = NodeBackends.LoadConfig(parsed.GetValue(config) ?? NodeBackends.DefaultConfig("the config that defines both backends"));
             await using var source = NodeBackends.Create(nodeConfig, NodeBackends.Find(nodeConfig, fromBackend));
             await using var destination = NodeBackends.Create(nodeConfig, NodeBackends.Find(nodeConfig, toBackend));
             var statePath = parsed.GetValue(state)?.FullName ?? DefaultStatePath(parsed.GetValue(from)!, parsed.GetValue(to)!);

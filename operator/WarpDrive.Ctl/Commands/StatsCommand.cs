@@ -14,20 +14,41 @@ internal static class StatsCommand
     {
         var agent = new Option<string?>("--agent") { Description = $"Agent metrics URL (default {DefaultAgent})." };
         var cacheDir = new Option<DirectoryInfo?>("--cache-dir") { Description = "Read a stopped agent's cache directory instead." };
-        var command = new Command("stats", "Cache hits, misses, evictions and size.") { agent, cacheDir };
+        var config = new Option<FileInfo?>("--config") { Description = "The agent's config: live from its metrics.addr, or from its cache.path when the agent is not running." };
+        var command = new Command("stats", "Cache hits, misses, evictions and size.") { agent, cacheDir, config };
         command.Validators.Add(r =>
         {
-            if (r.GetResult(agent) is not null && r.GetResult(cacheDir) is not null)
+            if (new Option[] { agent, cacheDir, config }.Count(o => r.GetResult(o) is not null) > 1)
             {
-                r.AddError("give --agent or --cache-dir, not both");
+                r.AddError("give one of --agent, --cache-dir or --config");
             }
         });
         command.SetAction(async (parsed, ct) =>
         {
             var terminal = Terminal.Create(parsed.GetValue(g.NoColor));
-            var rows = parsed.GetValue(cacheDir) is { } dir
-                ? Offline(dir)
-                : await LiveAsync(parsed.GetValue(agent) ?? DefaultAgent, ct);
+            Dictionary<string, object?> rows;
+            if (parsed.GetValue(cacheDir) is { } dir)
+            {
+                rows = Offline(dir);
+            }
+            else if (parsed.GetValue(config) is { } configFile)
+            {
+                var nodeConfig = NodeBackends.LoadConfig(configFile);
+                var live = nodeConfig.Metrics.Enabled ? await TryLiveAsync(AgentUrl(nodeConfig.Metrics.Addr), ct) : null;
+                if (live is null)
+                {
+                    terminal.Note($"stats: the agent's metrics ({(nodeConfig.Metrics.Enabled ? AgentUrl(nodeConfig.Metrics.Addr) : "metrics.enabled: false")}) are not reachable; reading its cache directory {nodeConfig.Cache.Path} instead");
+                }
+
+                rows = live ?? Offline(new DirectoryInfo(nodeConfig.Cache.Path));
+            }
+            else
+            {
+                var url = parsed.GetValue(agent) ?? DefaultAgent;
+                rows = await TryLiveAsync(url, ct)
+                       ?? throw new CtlException($"cannot read metrics from the agent at {url}; is it running with metrics enabled? (--agent, or --config to read its cache directory when it is stopped)");
+            }
+
             var item = JsonSerializer.SerializeToElement(rows.ToDictionary(r => r.Key, r => r.Value));
             ResultWriter.Write(terminal, parsed.GetValue(g.Format), [item],
             [
@@ -45,17 +66,37 @@ internal static class StatsCommand
         return command;
     }
 
-    private static async Task<Dictionary<string, object?>> LiveAsync(string agent, CancellationToken ct)
+    /// <summary>An agent's metrics address as a client dials it: ":9090" and "0.0.0.0:9090" are this machine.</summary>
+    internal static string AgentUrl(string metricsAddr)
+    {
+        var colon = metricsAddr.LastIndexOf(':');
+        var host = colon <= 0 ? "" : metricsAddr[..colon];
+        if (host is "" or "0.0.0.0" or "[::]" or "*" or "+")
+        {
+            host = "127.0.0.1";
+        }
+
+        return $"http://{host}:{metricsAddr[(colon + 1)..]}";
+    }
+
+    /// <summary>A path on an agent URL given by the user; a URL that is not http(s) is a usage error naming it.</summary>
+    internal static Uri AgentEndpoint(string agent, string path) =>
+        Uri.TryCreate(agent, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+            ? new Uri(uri, path)
+            : throw new CtlException($"--agent '{agent}' is not an http(s) URL (e.g. {DefaultAgent})", ExitCodes.Usage);
+
+    /// <summary>The cache counters from the agent's /metrics, or null when nothing answers there.</summary>
+    private static async Task<Dictionary<string, object?>?> TryLiveAsync(string agent, CancellationToken ct)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         string text;
         try
         {
-            text = await http.GetStringAsync(new Uri(new Uri(agent), "/metrics"), ct);
+            text = await http.GetStringAsync(AgentEndpoint(agent, "/metrics"), ct);
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or UriFormatException)
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
         {
-            throw new CtlException($"cannot read metrics from the agent at {agent} ({e.Message}); is it running with metrics enabled? (--agent)");
+            return null;
         }
 
         var sums = PrometheusText.SumByName(text);
@@ -107,7 +148,8 @@ internal static class StatsCommand
 /// </summary>
 internal static class CacheDirectory
 {
-    public static async Task<T> Open<T>(string path, long maxSize, int blockSize, Func<BlockCacheOptions, BlockCache> open, Func<BlockCache, Task<T>> use, CancellationToken ct)
+    /// <param name="mountPoint">The agent's mount point, for the message that says how to warm through it.</param>
+    public static async Task<T> Open<T>(string path, long maxSize, int blockSize, string mountPoint, Func<BlockCacheOptions, BlockCache> open, Func<BlockCache, Task<T>> use, CancellationToken ct)
     {
         var options = new BlockCacheOptions(path, maxSize);
         if (blockSize > 0)
@@ -123,7 +165,7 @@ internal static class CacheDirectory
         catch (Exception e) when (e.GetType().Name == "RocksDbException" && e.Message.Contains("lock", StringComparison.OrdinalIgnoreCase))
         {
             throw new CtlException($"the cache at {path} is in use by a running agent (its metadata database is locked). " +
-                                   "Stop the agent first, or warm through it with --kube.");
+                                   $"Stop the agent first, or warm through it: --mount {mountPoint} instead of --config (bare metal), or --kube (Kubernetes).");
         }
 
         await using (cache)

@@ -15,39 +15,62 @@ internal static class StatusCommand
         {
             var terminal = Terminal.Create(parsed.GetValue(g.NoColor));
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-            var rows = new List<JsonElement>
+            var agentRow = await CheckAsync(http, "agent", parsed.GetValue(agent)!, ct);
+            var server = parsed.GetValue(g.Server)!;
+            var controlPlaneRow = await CheckAsync(http, "control-plane", server, ct);
+            // A node without a control plane is normal (it is optional): unless one was named, nothing answering at
+            // the default address means "not configured", which is not a failure.
+            var controlPlaneCounts = g.ServerGiven(parsed) || Status(controlPlaneRow) != "unreachable";
+            if (!controlPlaneCounts)
             {
-                await CheckAsync(http, "agent", parsed.GetValue(agent)!, ct),
-                await CheckAsync(http, "control-plane", parsed.GetValue(g.Server)!, ct),
-            };
-            ResultWriter.Write(terminal, parsed.GetValue(g.Format), rows,
+                controlPlaneRow = Row("control-plane", server, NotConfigured, "none at the default address; name one with --server or WARPDRIVE_SERVER");
+            }
+
+            ResultWriter.Write(terminal, parsed.GetValue(g.Format), [agentRow, controlPlaneRow],
             [
                 new("COMPONENT", "component"),
                 new("URL", "url"),
                 new("STATUS", "status"),
                 new("DETAIL", "detail"),
             ]);
-            return rows.All(r => r.GetProperty("status").GetString() == "ok") ? ExitCodes.Ok : ExitCodes.Failure;
+            var healthy = Status(agentRow) == "ok" && (!controlPlaneCounts || Status(controlPlaneRow) == "ok");
+            return healthy ? ExitCodes.Ok : ExitCodes.Failure;
         });
         return command;
     }
 
+    public const string NotConfigured = "not configured";
+
+    private static string? Status(JsonElement row) => row.GetProperty("status").GetString();
+
+    private static JsonElement Row(string component, string url, string status, string detail) =>
+        JsonSerializer.SerializeToElement(new Dictionary<string, string> { ["component"] = component, ["url"] = url, ["status"] = status, ["detail"] = detail });
+
     private static async Task<JsonElement> CheckAsync(HttpClient http, string component, string url, CancellationToken ct)
     {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            return Row(component, url, "unreachable", "not an http(s) URL");
+        }
+
         string status;
         string detail;
         try
         {
-            using var response = await http.GetAsync(new Uri(new Uri(url), "/healthz"), ct);
+            using var response = await http.GetAsync(new Uri(uri, "/healthz"), ct);
             var body = await response.Content.ReadAsStringAsync(ct);
             (status, detail) = Describe(response.IsSuccessStatusCode, body);
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or UriFormatException)
+        catch (HttpRequestException e)
         {
             (status, detail) = ("unreachable", e.Message);
         }
+        catch (TaskCanceledException) when (!ct.IsCancellationRequested)
+        {
+            (status, detail) = ("unreachable", "no answer within 10 s");
+        }
 
-        return JsonSerializer.SerializeToElement(new Dictionary<string, string> { ["component"] = component, ["url"] = url, ["status"] = status, ["detail"] = detail });
+        return Row(component, url, status, detail);
     }
 
     /// <summary>The reported status and every check as <c>name=state</c> (with the error of a failing one): the agent's fuse_mount check names the mount.</summary>

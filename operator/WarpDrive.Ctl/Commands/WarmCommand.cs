@@ -16,29 +16,21 @@ internal static class WarmCommand
 {
     public static Command Create(GlobalOptions g)
     {
-        var config = new Option<FileInfo?>("--config") { Description = "Node agent config file (backends and cache)." };
+        var config = new Option<FileInfo?>("--config") { Description = $"Node agent config file (backends and cache; default {NodeBackends.DefaultConfigPath}, as the agent)." };
         var prefix = new Option<string>("--prefix") { Description = "Prefix below the backend root to warm (a directory or a file).", Required = true };
         var backend = new Option<string?>("--backend") { Description = "Backend name in the config (needed when it has several); with --kube, the WarpDataSource." };
-        var workers = new Option<int>("--workers") { Description = "Blocks fetched in parallel.", DefaultValueFactory = _ => 8 };
+        var workers = Counts.Option("--workers", "Blocks fetched in parallel (1 to 256).", 8, 1, 256);
         var maxSize = Sizes.Option("--max-size", "Stop after downloading this much");
         var kube = new Option<bool>("--kube") { Description = "Warm through the cluster: create a WarpCacheWarm and follow it." };
         var ns = new Option<string>("--namespace") { Description = "Namespace of the WarpDataSource (with --kube).", DefaultValueFactory = _ => "default" };
         var mount = new Option<DirectoryInfo?>("--mount") { Description = "Warm through a running agent: its mount point; the prefix is read below <mount>/<backend> (a backend's default mount_path) or below <mount> without --backend." };
         var team = new Option<string?>("--team") { Description = "Check this team's quota with the control plane (--server, --token-file) first; a warm that would pass the hard limit is refused (exit 1)." };
         var command = new Command("warm", "Pre-fetch a prefix into the node cache, with progress; resumable; Ctrl-C stops cleanly.") { config, prefix, backend, workers, maxSize, kube, ns, mount, team };
-        workers.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() is < 1 or > 256)
-            {
-                r.AddError("--workers must be 1 to 256");
-            }
-        });
         command.Validators.Add(r =>
         {
-
-            if (!r.GetValue(kube) && r.GetValue(config) is null && r.GetValue(mount) is null)
+            if (r.GetValue(config) is not null && (r.GetValue(mount) is not null || r.GetValue(kube)))
             {
-                r.AddError("--config or --mount is required (or use --kube)");
+                r.AddError("--config warms the cache directly; it does not go with --mount or --kube");
             }
 
             if (r.GetValue(kube) && r.GetValue(backend) is null)
@@ -89,7 +81,7 @@ internal static class WarmCommand
                 }
             }
 
-            var nodeConfig = NodeBackends.LoadConfig(parsed.GetValue(config)!);
+            var nodeConfig = NodeBackends.LoadConfig(parsed.GetValue(config) ?? NodeBackends.DefaultConfig("or --mount MOUNT_POINT to warm through a running agent"));
             var backendConfig = NodeBackends.Find(nodeConfig, parsed.GetValue(backend));
             await using var store = NodeBackends.Create(nodeConfig, backendConfig);
             var options = new WarmOptions { Workers = parsed.GetValue(workers), MaxBytes = parsed.GetValue(maxSize) ?? long.MaxValue };
@@ -109,7 +101,7 @@ internal static class WarmCommand
             WarmProgress result;
             try
             {
-                result = await CacheDirectory.Open(cacheSettings.Path, cacheSettings.MaxSize, (int)cacheSettings.BlockSize,
+                result = await CacheDirectory.Open(cacheSettings.Path, cacheSettings.MaxSize, (int)cacheSettings.BlockSize, nodeConfig.MountPoint,
                     o => new BlockCache(o with
                     {
                         ReadaheadBlocks = cacheSettings.ReadaheadBlocks,
@@ -125,6 +117,12 @@ internal static class WarmCommand
             {
                 terminal.Note("warm: interrupted; what was fetched stays cached, run the same command again to resume");
                 return ExitCodes.Failure;
+            }
+
+            if (result.FilesTotal == 0)
+            {
+                // Nothing to warm is almost always a typo in the prefix: say so rather than report success.
+                throw new CtlException($"--prefix {parsed.GetValue(prefix)} matches nothing in backend '{backendConfig.Name}'");
             }
 
             var summary = new Dictionary<string, object>

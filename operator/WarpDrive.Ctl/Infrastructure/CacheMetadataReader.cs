@@ -18,7 +18,17 @@ internal static class CacheMetadataReader
             throw new CtlException($"{cacheDirectory} is not a WarpDrive cache directory (no meta/ database inside)");
         }
 
-        using var db = RocksDb.OpenReadOnly(new DbOptions(), meta, false);
+        RocksDb db;
+        try
+        {
+            db = RocksDb.OpenReadOnly(new DbOptions(), meta, false);
+        }
+        catch (RocksDbException e)
+        {
+            throw new CtlException($"{cacheDirectory}: cannot read the cache's metadata database ({UsageErrors.OneLine(e.Message)})");
+        }
+
+        using var _ = db;
         using var iterator = db.NewIterator();
         long objects = 0;
         long bytes = 0;

@@ -120,7 +120,7 @@ internal sealed class ControlPlaneClient : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new CtlException($"cannot read the token file {_tokenFile.FullName}: {e.GetType().Name}");
+            throw new CtlException($"cannot read the token file {_tokenFile.FullName}: {(e is FileNotFoundException or DirectoryNotFoundException ? "it does not exist" : UsageErrors.OneLine(e.Message))} (--token-file, WARPDRIVE_TOKEN_FILE)");
         }
     }
 

@@ -29,11 +29,13 @@ internal sealed class GlobalOptions
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("WARPDRIVE_TOKEN_FILE") is { Length: > 0 } f ? new FileInfo(f) : null,
     };
 
+    // No default value factory: help would print the enum's name (Table); the unset value is Table anyway.
     public Option<OutputFormat> Format { get; } = new("--format")
     {
-        Description = "Output format: table, json or csv.",
+        Description = "Output format: table (default), json or csv.",
+        HelpName = "table|json|csv",
         Recursive = true,
-        DefaultValueFactory = _ => OutputFormat.Table,
+        CustomParser = ParseFormat,
     };
 
     public Option<bool> NoColor { get; } = new("--no-color")
@@ -43,4 +45,25 @@ internal sealed class GlobalOptions
     };
 
     public IEnumerable<Option> All => [Server, TokenFile, Format, NoColor];
+
+    /// <summary>Was a control plane named (--server or WARPDRIVE_SERVER) rather than the default assumed?</summary>
+    public bool ServerGiven(ParseResult parsed) =>
+        parsed.GetResult(Server) is { Implicit: false } || Environment.GetEnvironmentVariable("WARPDRIVE_SERVER") is { Length: > 0 };
+
+    private static OutputFormat ParseFormat(System.CommandLine.Parsing.ArgumentResult result)
+    {
+        var text = result.Tokens.Count == 0 ? "" : result.Tokens[0].Value;
+        switch (text.ToLowerInvariant())
+        {
+            case "table":
+                return OutputFormat.Table;
+            case "json":
+                return OutputFormat.Json;
+            case "csv":
+                return OutputFormat.Csv;
+            default:
+                result.AddError($"--format must be table, json or csv, not '{text}'");
+                return OutputFormat.Table;
+        }
+    }
 }

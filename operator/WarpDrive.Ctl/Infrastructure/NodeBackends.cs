@@ -7,6 +7,16 @@ namespace WarpDrive.Ctl.Infrastructure;
 /// <summary>Backends built exactly as the node agent builds them: from its config file, through credential federation.</summary>
 internal static class NodeBackends
 {
+    /// <summary>Where the agent reads its config when given none (warpdrive-node mount's default).</summary>
+    public const string DefaultConfigPath = "/etc/warpdrive/config.yaml";
+
+    /// <summary>The agent's default config, or a one-line error saying it is missing and what to give instead.</summary>
+    public static FileInfo DefaultConfig(string alternative)
+    {
+        var file = new FileInfo(DefaultConfigPath);
+        return file.Exists ? file : throw new CtlException($"no --config given and the agent's default {DefaultConfigPath} does not exist: give --config FILE ({alternative})");
+    }
+
     public static NodeConfig LoadConfig(FileInfo file)
     {
         try
