@@ -19,7 +19,7 @@ public sealed record FileSystemOptions
     public int DirCacheEntries { get; init; } = 1024;
 
     /// <summary>A cached listing older than this is fetched again.</summary>
-    public TimeSpan DirCacheTtl { get; init; } = TimeSpan.FromMinutes(5);
+    public TimeSpan DirCacheTtl { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>OPEN re-stats the object when what we know of it is older than this.</summary>
     public TimeSpan StatTtl { get; init; } = TimeSpan.FromSeconds(5);

@@ -43,6 +43,9 @@ public sealed class WarpFileSystem : IFuseFileSystem
     private readonly Singleflight<string, DirectoryListing> _listCalls = new();
     private IFuseConnection? _connection;
 
+    /// <summary>Timestamp of the last <see cref="DropCaches"/>: what was fetched before it is stale whatever its age.</summary>
+    private long _droppedAt = long.MinValue;
+
     /// <summary>False when access telemetry is off, so the read path skips even the clock read.</summary>
     private readonly bool _recording;
 
@@ -82,6 +85,21 @@ public sealed class WarpFileSystem : IFuseFileSystem
     internal int OpenFileCount => _files.Count;
 
     public void Initialize(IFuseConnection connection) => _connection = connection;
+
+    /// <summary>
+    /// Forgets every cached listing and makes every known name's metadata stale, so the next listing, stat or
+    /// open asks the backend: files added to or replaced in a source are seen now instead of after
+    /// <c>dir_cache_ttl</c>. Cached file blocks stay (they are keyed by ETag, so a changed object is never served
+    /// from them). The kernel's own caches (entry_ttl, attr_ttl, negative_ttl) still run out on their own.
+    /// </summary>
+    public void DropCaches()
+    {
+        Volatile.Write(ref _droppedAt, _time.GetTimestamp());
+        _directoryCache.Clear();
+    }
+
+    private bool IsStale(NodeState state, TimeSpan ttl) =>
+        state.FetchedAt <= Volatile.Read(ref _droppedAt) || _time.GetElapsedTime(state.FetchedAt) >= ttl;
 
     public async ValueTask<FuseResult<FuseEntry>> LookupAsync(ulong parent, string name, FuseRequestContext context, CancellationToken cancellationToken)
     {
@@ -156,7 +174,7 @@ public sealed class WarpFileSystem : IFuseFileSystem
             return Errno.ENOENT;
         }
 
-        if (!inode.IsVirtualDirectory && _time.GetElapsedTime(inode.State.FetchedAt) >= _options.AttrTtl)
+        if (!inode.IsVirtualDirectory && IsStale(inode.State, _options.AttrTtl))
         {
             var error = await RefreshAsync(inode, "getattr", cancellationToken);
             if (error == Errno.ESTALE && handle is not null)
@@ -191,7 +209,7 @@ public sealed class WarpFileSystem : IFuseFileSystem
             return Errno.EROFS;
         }
 
-        if (_time.GetElapsedTime(inode.State.FetchedAt) >= _options.StatTtl)
+        if (IsStale(inode.State, _options.StatTtl))
         {
             var error = await RefreshAsync(inode, "open", cancellationToken);
             if (error != Errno.Ok)
