@@ -40,7 +40,8 @@ public static class BackendTypes
             [Local] = ["root"],
             [S3] = ["bucket", "region", "endpoint", "path_style", "prefix", "access_key_env", "secret_key_env", .. RemoteKeys],
             [AzureBlob] = ["account", "container", "endpoint", "prefix", "account_key_env", "sas_token_env", "ca_file", .. RemoteKeys],
-            [Gcs] = ["bucket", "endpoint", "prefix", .. RemoteKeys],
+            // project: accepted (the examples name the bucket's project) but not needed to read objects.
+            [Gcs] = ["bucket", "endpoint", "prefix", "project", .. RemoteKeys],
             [Rclone] = ["type", "path", "rclone_binary", "rclone_start_timeout", .. RemoteKeys],
         };
 

@@ -366,11 +366,18 @@ public sealed class WarpFileSystem : IFuseFileSystem
 
     public FuseResult<FuseStatFs> StatFs(ulong nodeId)
     {
-        // A read-only tree over object stores has no meaningful capacity; report a large, stable one so
-        // tools that check free space before reading (some loaders do) carry on.
-        const ulong blocks = 1UL << 38; // 1 PiB of 4 KiB blocks
-        const ulong files = 1UL << 32;
-        return new FuseStatFs(blocks, blocks, blocks, files, files, 4096, MaxNameBytes);
+        // df shows the node's block cache: Size = cache.max_size, Used = cached bytes, Avail = the rest. The tree
+        // itself is read-only and has no capacity of its own; "1.0P" told the user nothing.
+        const uint blockSize = 4096;
+        const ulong files = 1UL << 32; // no inode limit: objects are named, not allocated
+        if (_options.Capacity?.Invoke() is not { } capacity)
+        {
+            return new FuseStatFs(0, 0, 0, files, files, blockSize, MaxNameBytes);
+        }
+
+        var total = (ulong)Math.Max(capacity.TotalBytes, 0) / blockSize;
+        var used = Math.Min((ulong)Math.Max(capacity.UsedBytes, 0) / blockSize, total);
+        return new FuseStatFs(total, total - used, total - used, files, files, blockSize, MaxNameBytes);
     }
 
     public Errno Access(ulong nodeId, int mask, FuseRequestContext context)
