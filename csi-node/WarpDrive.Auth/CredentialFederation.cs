@@ -45,7 +45,8 @@ public static class CredentialFederation
     /// <summary>
     /// Creates the backend at <c>backends[<paramref name="index"/>]</c>. Throws <see cref="ConfigException"/> (key
     /// <c>backends[i].auth.*</c>) for an unknown method, a method that cannot serve the backend's type, or missing
-    /// settings; <see cref="ArgumentException"/> for bad backend config, as <see cref="BackendFactory.Create"/> does.
+    /// settings, and for bad backend config (<see cref="BackendFactory.Create"/>'s <see cref="BackendConfigException"/>,
+    /// named <c>backends[i].config.*</c>).
     /// No identity endpoint is called here: the first operation fetches the first credential.
     /// </summary>
     public static IBackend CreateBackend(BackendConfig backend, int index, BackendServices? services = null, FederationOptions? options = null)
@@ -68,7 +69,14 @@ public static class CredentialFederation
         }
         if (method == AuthMethods.None)
         {
-            return BackendFactory.Create(backend.Name, backend.Type, backend.Config, services);
+            try
+            {
+                return BackendFactory.Create(backend.Name, backend.Type, backend.Config, services);
+            }
+            catch (BackendConfigException e)
+            {
+                throw Named(e, backend, index);
+            }
         }
 
         var provider = CreateProvider(backend, index, options, logger);
@@ -94,11 +102,26 @@ public static class CredentialFederation
             });
             return new AuthenticatedBackend(inner, provider, logger);
         }
+        catch (BackendConfigException e)
+        {
+            provider.Dispose();
+            throw Named(e, backend, index);
+        }
         catch
         {
             provider.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The backend's complaint under its full YAML key: <c>backends[i].config.root</c>, or <c>backends[i].auth.X</c>
+    /// when the key reached the backend from the auth section (static azureblob keys are passed on that way).
+    /// </summary>
+    private static ConfigException Named(BackendConfigException e, BackendConfig backend, int index)
+    {
+        var section = !backend.Config.ContainsKey(e.ConfigKey) && backend.Auth.Settings.ContainsKey(e.ConfigKey) ? "auth" : "config";
+        return new ConfigException($"backends[{index}].{section}.{e.ConfigKey}", e.Problem, e);
     }
 
     internal static ICredentialProvider CreateProvider(BackendConfig backend, int index, FederationOptions options, ILogger logger)

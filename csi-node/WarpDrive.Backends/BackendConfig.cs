@@ -11,20 +11,20 @@ public sealed class BackendConfig(string type, IReadOnlyDictionary<string, strin
         Values.TryGetValue(key, out var value) && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;
 
     public string Required(string key) =>
-        Optional(key) ?? throw new ArgumentException($"backend type '{type}' needs config key '{key}'", nameof(key));
+        Optional(key) ?? throw new BackendConfigException(key, $"is required for backend type {type}");
 
     public bool Bool(string key, bool fallback) => Optional(key) switch
     {
         null => fallback,
         "true" or "True" or "1" or "yes" => true,
         "false" or "False" or "0" or "no" => false,
-        _ => throw new ArgumentException($"config key '{key}' of backend type '{type}' must be true or false", nameof(key)),
+        _ => throw new BackendConfigException(key, $"must be true or false (backend type {type})"),
     };
 
     public int Int(string key, int fallback) => Optional(key) is { } s
         ? int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0
             ? v
-            : throw new ArgumentException($"config key '{key}' of backend type '{type}' must be a positive integer", nameof(key))
+            : throw new BackendConfigException(key, $"\"{s}\" is not a positive whole number (backend type {type})")
         : fallback;
 
     /// <summary>"30s", "500ms", "2m", or a bare number of seconds.</summary>
@@ -36,7 +36,7 @@ public sealed class BackendConfig(string type, IReadOnlyDictionary<string, strin
         }
         return TryParseDuration(s, out var duration)
             ? duration
-            : throw new ArgumentException($"config key '{key}' of backend type '{type}' must be a duration like 30s or 500ms", nameof(key));
+            : throw new BackendConfigException(key, $"\"{s}\" is not a duration (e.g. 30s, 500ms; backend type {type})");
     }
 
     /// <summary>The duration form of backend and auth settings: "30s", "500ms", "2m", or a bare number of seconds; positive.</summary>
@@ -61,7 +61,7 @@ public sealed class BackendConfig(string type, IReadOnlyDictionary<string, strin
         }
         return Environment.GetEnvironmentVariable(variable) is { Length: > 0 } secret
             ? secret
-            : throw new ArgumentException($"environment variable '{variable}' (from config key '{key}') is not set", nameof(key));
+            : throw new BackendConfigException(key, $"environment variable {variable} is not set");
     }
 
     /// <summary>A key prefix normalised to "" or "a/b/" (always ending in '/').</summary>

@@ -46,5 +46,5 @@ public static class BackendFactory
     private static LocalBackend CreateLocal(string name, string root) =>
         Directory.Exists(root)
             ? new LocalBackend(name, root)
-            : throw new ArgumentException($"backend '{name}': config.root '{root}' does not exist or is not a directory", nameof(root));
+            : throw new BackendConfigException("root", $"\"{root}\" does not exist or is not a directory");
 }

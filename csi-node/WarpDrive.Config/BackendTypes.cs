@@ -24,6 +24,29 @@ public static class BackendTypes
             [Gcs] = [["bucket"]],
             [Rclone] = [["type"]],
         };
+
+    /// <summary>Keys every remote type (s3, azureblob, gcs, rclone) reads: retry and paging knobs.</summary>
+    public static IReadOnlyList<string> RemoteKeys { get; } = ["timeout", "retry_base_delay", "page_size"];
+
+    /// <summary>
+    /// Per type, every <c>config</c> key it reads; any other key is refused at load, so a typo
+    /// (<c>follow_symlnks</c>, <c>rooot</c>) never passes silently. For rclone these are only our own keys: the
+    /// remote's options are open-ended and are checked against the rclone binary when the backend is created.
+    /// The backends read exactly these keys (WarpDrive.Backends; a test holds the two together).
+    /// </summary>
+    public static IReadOnlyDictionary<string, IReadOnlyList<string>> ConfigKeys { get; } =
+        new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal)
+        {
+            [Local] = ["root"],
+            [S3] = ["bucket", "region", "endpoint", "path_style", "prefix", "access_key_env", "secret_key_env", .. RemoteKeys],
+            [AzureBlob] = ["account", "container", "endpoint", "prefix", "account_key_env", "sas_token_env", "ca_file", .. RemoteKeys],
+            // project: accepted (the examples name the bucket's project) but not needed to read objects.
+            [Gcs] = ["bucket", "endpoint", "prefix", "project", .. RemoteKeys],
+            [Rclone] = ["type", "path", "rclone_binary", "rclone_start_timeout", .. RemoteKeys],
+        };
+
+    /// <summary>True when <paramref name="type"/> takes keys beyond <see cref="ConfigKeys"/> (rclone: the remote's options).</summary>
+    public static bool IsOpenEnded(string type) => type == Rclone;
 }
 
 /// <summary>Values of <c>backends[].auth.method</c>.</summary>

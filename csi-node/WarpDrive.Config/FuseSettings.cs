@@ -19,7 +19,7 @@ public sealed class FuseSettings
     public int DirCacheEntries { get; init; } = 1024;
 
     /// <summary>How long a cached directory listing is trusted.</summary>
-    public TimeSpan DirCacheTtl { get; init; } = TimeSpan.FromMinutes(5);
+    public TimeSpan DirCacheTtl { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Requests the kernel may have outstanding in the background (readahead, async reads).</summary>
     public int MaxBackground { get; init; } = 64;

@@ -65,9 +65,24 @@ public sealed class NodeConfig
             }
         }
 
-        Line(text, 0, $"metrics: enabled {Bool(Metrics.Enabled)}, addr {Metrics.Addr}");
-        Line(text, 0, $"telemetry: enabled {Bool(Telemetry.Enabled)}, sink {Telemetry.Sink}, sample_metadata_ops {Number(Telemetry.SampleMetadataOps)}, batch_size {Telemetry.BatchSize}, flush_interval {Duration.Format(Telemetry.FlushInterval)}, queue_size {Telemetry.QueueSize}, rollup {Bool(Telemetry.Rollup)}, file_path {Telemetry.FilePath}, file_max_size {ByteSize.Format(Telemetry.FileMaxSize)}, file_keep {Telemetry.FileKeep}, http_url {Telemetry.HttpUrl}, token_file {Telemetry.TokenFile}");
-        Line(text, 0, $"control_plane: rest_addr {ControlPlane.RestAddr}, storage_crawl_interval {Duration.Format(ControlPlane.StorageCrawlInterval)}");
+        Line(text, 0, "metrics:");
+        Line(text, 1, $"enabled: {Bool(Metrics.Enabled)}, addr: {Metrics.Addr}");
+        Line(text, 0, "telemetry:");
+        Line(text, 1, $"enabled: {Bool(Telemetry.Enabled)}, sink: {Telemetry.Sink}, sample_metadata_ops: {Number(Telemetry.SampleMetadataOps)}, rollup: {Bool(Telemetry.Rollup)}");
+        Line(text, 1, $"batch_size: {Telemetry.BatchSize}, flush_interval: {Duration.Format(Telemetry.FlushInterval)}, queue_size: {Telemetry.QueueSize}");
+        // Only the settings of the sink in use: empty paths and URLs of other sinks are noise.
+        if (Telemetry.Sink == TelemetrySinks.File || Telemetry.FilePath.Length > 0)
+        {
+            Line(text, 1, $"file_path: {Telemetry.FilePath}, file_max_size: {ByteSize.Format(Telemetry.FileMaxSize)}, file_keep: {Telemetry.FileKeep}");
+        }
+
+        if (Telemetry.HttpUrl.Length > 0 || Telemetry.TokenFile.Length > 0)
+        {
+            Line(text, 1, $"http_url: {Telemetry.HttpUrl}, token_file: {Telemetry.TokenFile}");
+        }
+
+        Line(text, 0, "control_plane:");
+        Line(text, 1, $"rest_addr: {ControlPlane.RestAddr}, storage_crawl_interval: {Duration.Format(ControlPlane.StorageCrawlInterval)}");
         return text.ToString();
     }
 

@@ -165,6 +165,20 @@ internal static partial class NodeConfigValidator
 
     private static void ValidateBackendConfig(string key, BackendConfig backend)
     {
+        // Unknown keys first: "rooot" is a typo of root, and saying only "root is required" would hide it.
+        var known = BackendTypes.ConfigKeys[backend.Type];
+        if (!BackendTypes.IsOpenEnded(backend.Type))
+        {
+            foreach (var name in backend.Config.Keys.Order(StringComparer.Ordinal))
+            {
+                if (!known.Contains(name, StringComparer.Ordinal))
+                {
+                    throw new ConfigException($"{key}.config.{name}",
+                        $"unknown key for type {backend.Type}{Suggestion(name, known)} (allowed: {string.Join(", ", known)})");
+                }
+            }
+        }
+
         foreach (var choices in BackendTypes.RequiredConfig[backend.Type])
         {
             if (!choices.Any(c => backend.Config.TryGetValue(c, out var value) && value.Length > 0))
@@ -301,6 +315,43 @@ internal static partial class NodeConfigValidator
         {
             throw new ConfigException(key, $"\"{address}\" is not a listen address ([host]:port, e.g. :9090, 127.0.0.1:9090, [::1]:9090)");
         }
+    }
+
+    /// <summary>", did you mean root?" when one known key is a small edit away from <paramref name="name"/>.</summary>
+    private static string Suggestion(string name, IReadOnlyList<string> known)
+    {
+        var close = known.Where(k => EditDistance(name, k) <= Math.Max(1, k.Length / 4)).ToList();
+        return close.Count == 1 ? $", did you mean {close[0]}?" : "";
+    }
+
+    /// <summary>Edits (insert, delete, substitute, swap two neighbours) from <paramref name="a"/> to <paramref name="b"/>.</summary>
+    private static int EditDistance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (var i = 0; i <= a.Length; i++)
+        {
+            d[i, 0] = i;
+        }
+
+        for (var j = 0; j <= b.Length; j++)
+        {
+            d[0, j] = j;
+        }
+
+        for (var i = 1; i <= a.Length; i++)
+        {
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                {
+                    d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+                }
+            }
+        }
+
+        return d[a.Length, b.Length];
     }
 
     private static string Number(double value) => value.ToString(CultureInfo.InvariantCulture);

@@ -57,6 +57,16 @@ internal sealed class DirectoryCache(int capacity, TimeSpan ttl, TimeProvider ti
         }
     }
 
+    /// <summary>Forgets every listing (SIGHUP: the user wants what the source holds now).</summary>
+    public void Clear()
+    {
+        lock (_lock)
+        {
+            _map.Clear();
+            _recency.Clear();
+        }
+    }
+
     public void Put(string virtualPath, DirectoryListing listing)
     {
         if (capacity <= 0)

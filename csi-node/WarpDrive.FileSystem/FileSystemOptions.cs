@@ -19,7 +19,7 @@ public sealed record FileSystemOptions
     public int DirCacheEntries { get; init; } = 1024;
 
     /// <summary>A cached listing older than this is fetched again.</summary>
-    public TimeSpan DirCacheTtl { get; init; } = TimeSpan.FromMinutes(5);
+    public TimeSpan DirCacheTtl { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>OPEN re-stats the object when what we know of it is older than this.</summary>
     public TimeSpan StatTtl { get; init; } = TimeSpan.FromSeconds(5);
@@ -36,7 +36,17 @@ public sealed record FileSystemOptions
 
     /// <summary>Where node-id collision records persist across restarts; null keeps them in memory only.</summary>
     public string? NodeIdStatePath { get; init; }
+
+    /// <summary>
+    /// What statfs (<c>df</c>) reports, read at each call: the node's block cache size and use. Null, or a null
+    /// answer, reports no capacity (0 blocks: <c>df</c> lists the mount only with <c>-a</c>), since a read-only
+    /// tree over object stores has no size of its own.
+    /// </summary>
+    public Func<StorageCapacity?>? Capacity { get; init; }
 }
+
+/// <summary>Bytes in all and in use, as statfs reports them.</summary>
+public readonly record struct StorageCapacity(long TotalBytes, long UsedBytes);
 
 /// <summary>One backend shown at <paramref name="MountPath"/> (absolute, e.g. "/datasets/imagenet", never "/").</summary>
 public sealed record BackendMount(string MountPath, IBackend Backend);

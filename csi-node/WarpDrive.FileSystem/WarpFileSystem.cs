@@ -43,6 +43,9 @@ public sealed class WarpFileSystem : IFuseFileSystem
     private readonly Singleflight<string, DirectoryListing> _listCalls = new();
     private IFuseConnection? _connection;
 
+    /// <summary>Timestamp of the last <see cref="DropCaches"/>: what was fetched before it is stale whatever its age.</summary>
+    private long _droppedAt = long.MinValue;
+
     /// <summary>False when access telemetry is off, so the read path skips even the clock read.</summary>
     private readonly bool _recording;
 
@@ -82,6 +85,21 @@ public sealed class WarpFileSystem : IFuseFileSystem
     internal int OpenFileCount => _files.Count;
 
     public void Initialize(IFuseConnection connection) => _connection = connection;
+
+    /// <summary>
+    /// Forgets every cached listing and makes every known name's metadata stale, so the next listing, stat or
+    /// open asks the backend: files added to or replaced in a source are seen now instead of after
+    /// <c>dir_cache_ttl</c>. Cached file blocks stay (they are keyed by ETag, so a changed object is never served
+    /// from them). The kernel's own caches (entry_ttl, attr_ttl, negative_ttl) still run out on their own.
+    /// </summary>
+    public void DropCaches()
+    {
+        Volatile.Write(ref _droppedAt, _time.GetTimestamp());
+        _directoryCache.Clear();
+    }
+
+    private bool IsStale(NodeState state, TimeSpan ttl) =>
+        state.FetchedAt <= Volatile.Read(ref _droppedAt) || _time.GetElapsedTime(state.FetchedAt) >= ttl;
 
     public async ValueTask<FuseResult<FuseEntry>> LookupAsync(ulong parent, string name, FuseRequestContext context, CancellationToken cancellationToken)
     {
@@ -156,7 +174,7 @@ public sealed class WarpFileSystem : IFuseFileSystem
             return Errno.ENOENT;
         }
 
-        if (!inode.IsVirtualDirectory && _time.GetElapsedTime(inode.State.FetchedAt) >= _options.AttrTtl)
+        if (!inode.IsVirtualDirectory && IsStale(inode.State, _options.AttrTtl))
         {
             var error = await RefreshAsync(inode, "getattr", cancellationToken);
             if (error == Errno.ESTALE && handle is not null)
@@ -191,7 +209,7 @@ public sealed class WarpFileSystem : IFuseFileSystem
             return Errno.EROFS;
         }
 
-        if (_time.GetElapsedTime(inode.State.FetchedAt) >= _options.StatTtl)
+        if (IsStale(inode.State, _options.StatTtl))
         {
             var error = await RefreshAsync(inode, "open", cancellationToken);
             if (error != Errno.Ok)
@@ -348,11 +366,18 @@ public sealed class WarpFileSystem : IFuseFileSystem
 
     public FuseResult<FuseStatFs> StatFs(ulong nodeId)
     {
-        // A read-only tree over object stores has no meaningful capacity; report a large, stable one so
-        // tools that check free space before reading (some loaders do) carry on.
-        const ulong blocks = 1UL << 38; // 1 PiB of 4 KiB blocks
-        const ulong files = 1UL << 32;
-        return new FuseStatFs(blocks, blocks, blocks, files, files, 4096, MaxNameBytes);
+        // df shows the node's block cache: Size = cache.max_size, Used = cached bytes, Avail = the rest. The tree
+        // itself is read-only and has no capacity of its own; "1.0P" told the user nothing.
+        const uint blockSize = 4096;
+        const ulong files = 1UL << 32; // no inode limit: objects are named, not allocated
+        if (_options.Capacity?.Invoke() is not { } capacity)
+        {
+            return new FuseStatFs(0, 0, 0, files, files, blockSize, MaxNameBytes);
+        }
+
+        var total = (ulong)Math.Max(capacity.TotalBytes, 0) / blockSize;
+        var used = Math.Min((ulong)Math.Max(capacity.UsedBytes, 0) / blockSize, total);
+        return new FuseStatFs(total, total - used, total - used, files, files, blockSize, MaxNameBytes);
     }
 
     public Errno Access(ulong nodeId, int mask, FuseRequestContext context)

@@ -40,4 +40,18 @@ if (parsed.Errors.Count > 0)
 }
 
 // Signals are handled by the commands themselves: they must unmount before the process ends.
-return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+try
+{
+    return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false });
+}
+catch (Exception e) when (e is not OutOfMemoryException)
+{
+    // A user sees one line, never an exception type or a stack trace; --log-level Debug shows the whole of it.
+    await Console.Error.WriteLineAsync($"warpdrive-node: failed: {FailureText.Of(e)}");
+    if (parsed.GetValue(logLevel) <= LogLevel.Debug)
+    {
+        await Console.Error.WriteLineAsync(e.ToString());
+    }
+
+    return ExitCodes.Failure;
+}

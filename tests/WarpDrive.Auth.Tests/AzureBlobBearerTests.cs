@@ -191,7 +191,7 @@ public sealed class AzureBlobCaFileTests
         using var dir = new TempDirectory();
         var notPem = dir.File("ca.pem", "not a certificate\n");
 
-        var e = Assert.Throws<ArgumentException>(() => BackendFactory.Create("b", BackendTypes.AzureBlob,
+        var e = Assert.Throws<BackendConfigException>(() => BackendFactory.Create("b", BackendTypes.AzureBlob,
             new Dictionary<string, string> { ["account"] = "acct", ["container"] = "c", ["ca_file"] = notPem }, new BackendServices()));
 
         Assert.That(e!.Message, Does.Contain("ca_file").And.Contain(notPem));

@@ -32,7 +32,7 @@ public sealed class BackendRegistryTests
 
         var local = BackendFactory.Create("l", "local", new Dictionary<string, string> { ["root"] = dir.Path });
         var unknown = Assert.Throws<ArgumentException>(() => BackendFactory.Create("x", "ftp", new Dictionary<string, string>()));
-        var noRoot = Assert.Throws<ArgumentException>(() => BackendFactory.Create("l", "local", new Dictionary<string, string>()));
+        var noRoot = Assert.Throws<BackendConfigException>(() => BackendFactory.Create("l", "local", new Dictionary<string, string>()));
 
         Assert.That(local, Is.TypeOf<LocalBackend>());
         Assert.That(local.Type, Is.EqualTo("local"));

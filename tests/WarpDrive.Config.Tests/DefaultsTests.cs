@@ -21,7 +21,7 @@ public sealed class DefaultsTests
             Assert.That(config.Fuse.AttrTtl, Is.EqualTo(TimeSpan.FromSeconds(30)));
             Assert.That(config.Fuse.NegativeTtl, Is.EqualTo(TimeSpan.FromSeconds(5)));
             Assert.That(config.Fuse.DirCacheEntries, Is.EqualTo(1024));
-            Assert.That(config.Fuse.DirCacheTtl, Is.EqualTo(TimeSpan.FromMinutes(5)));
+            Assert.That(config.Fuse.DirCacheTtl, Is.EqualTo(TimeSpan.FromSeconds(30)));
             Assert.That(config.Fuse.MaxBackground, Is.EqualTo(64));
             Assert.That(config.Fuse.MountHelper, Is.EqualTo("auto"));
 

@@ -38,7 +38,7 @@ public sealed class EnvironmentExpansionTests
     public void ADoubleDollarEscapesToALiteralReference()
     {
         var config = ConfigLoader.LoadYaml(
-            "mount_point: /m\nbackends:\n  - name: a\n    type: s3\n    config:\n      bucket: b\n      prefix: $${NOT_EXPANDED}/x\n      note: cost $5 and $$ stays\n",
+            "mount_point: /m\nbackends:\n  - name: a\n    type: rclone\n    config:\n      type: s3\n      prefix: $${NOT_EXPANDED}/x\n      note: cost $5 and $$ stays\n",
             _ => throw new AssertionException("no variable should be looked up"));
 
         Assert.That(config.Backends[0].Config["prefix"], Is.EqualTo("${NOT_EXPANDED}/x"));

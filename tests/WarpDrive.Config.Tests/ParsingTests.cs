@@ -38,7 +38,7 @@ public sealed class ParsingTests
               region: us-east-1
               endpoint: http://127.0.0.1:9000
               path_style: true
-              max_connections: 32
+              page_size: 32
             auth:
               method: static
               access_key_env: AWS_ACCESS_KEY_ID
@@ -103,7 +103,7 @@ public sealed class ParsingTests
                 ["region"] = "us-east-1",
                 ["endpoint"] = "http://127.0.0.1:9000",
                 ["path_style"] = "true",
-                ["max_connections"] = "32",
+                ["page_size"] = "32",
             }));
             Assert.That(s3.Auth.Method, Is.EqualTo("static"));
             Assert.That(s3.Auth.Settings, Is.EquivalentTo(new Dictionary<string, string>

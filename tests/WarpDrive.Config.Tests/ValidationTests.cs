@@ -60,7 +60,16 @@ public sealed class ValidationTests
         yield return Case(Mount + "backends:\n" + Backend(type: "s3", config: "{ region: x }"), "backends[0].config.bucket", "(set config.bucket)");
         yield return Case(Mount + "backends:\n" + Backend(type: "azureblob", config: "{ account: acct }"), "backends[0].config.container", "(set config.container)");
         yield return Case(Mount + "backends:\n" + Backend(type: "azureblob", config: "{ container: c }"), "backends[0].config.account", "config.account or config.endpoint");
-        yield return Case(Mount + "backends:\n" + Backend(type: "gcs", config: "{ project: p }"), "backends[0].config.bucket", "(set config.bucket)");
+        yield return Case(Mount + "backends:\n" + Backend(type: "gcs", config: "{ endpoint: http://127.0.0.1:1 }"), "backends[0].config.bucket", "(set config.bucket)");
+        yield return Case(Mount + "backends:\n" + Backend(config: "{ root: /srv/a, follow_symlnks: true }"), "backends[0].config.follow_symlnks",
+            "unknown key for type local (allowed: root)");
+        yield return Case(Mount + "backends:\n" + Backend(config: "{ rooot: /srv/a }"), "backends[0].config.rooot", "unknown key for type local, did you mean root?");
+        yield return Case(Mount + "backends:\n" + Backend(type: "s3", config: "{ bucket: b, regoin: eu-west-1 }"), "backends[0].config.regoin",
+            "did you mean region? (allowed: bucket, region, endpoint, path_style, prefix, access_key_env, secret_key_env, timeout, retry_base_delay, page_size)");
+        yield return Case(Mount + "backends:\n" + Backend(type: "azureblob", config: "{ account: a, container: c, sas_token: x }"), "backends[0].config.sas_token",
+            "unknown key for type azureblob");
+        yield return Case(Mount + "backends:\n" + Backend(type: "gcs", config: "{ bucket: b, projekt: p }"), "backends[0].config.projekt",
+            "unknown key for type gcs, did you mean project? (allowed: bucket, endpoint, prefix, project, timeout, retry_base_delay, page_size)");
         yield return Case(Mount + "backends:\n" + Backend(type: "rclone", config: "{ remote: x }"), "backends[0].config.type", "required for type rclone (set config.type)");
         yield return Case(Mount + "backends:\n" + Backend(extra: "    auth: { method: magic }\n"), "backends[0].auth.method",
             "\"magic\" is not a known auth method (managed_identity, service_principal, workload_identity, oidc_federation, gcp_wif, static_keyvault, static, none)");
@@ -98,6 +107,28 @@ public sealed class ValidationTests
         var loaded = ConfigLoader.LoadYaml(Mount + "backends:\n" + Backend(type: type, config: config), _ => null);
 
         Assert.That(loaded.Backends[0].Type, Is.EqualTo(type));
+    }
+
+    [Test]
+    public void EveryKnownKeyOfEveryTypeLoads()
+    {
+        foreach (var (type, keys) in BackendTypes.ConfigKeys)
+        {
+            var config = "{ " + string.Join(", ", keys.Select(k => $"{k}: /x")) + " }";
+
+            var loaded = ConfigLoader.LoadYaml(Mount + "backends:\n" + Backend(type: type, config: config), _ => null);
+
+            Assert.That(loaded.Backends[0].Config.Keys, Is.EquivalentTo(keys), type);
+        }
+    }
+
+    [Test]
+    public void RcloneTakesTheRemotesOwnOptionsAtLoad()
+    {
+        // Checked against the rclone binary when the backend is created (warpdrive-node's start), not here.
+        var loaded = ConfigLoader.LoadYaml(Mount + "backends:\n" + Backend(type: "rclone", config: "{ type: s3, provider: Minio, list_chunk: 500 }"), _ => null);
+
+        Assert.That(loaded.Backends[0].Config.Keys, Is.EquivalentTo(new[] { "type", "provider", "list_chunk" }));
     }
 
     [Test]

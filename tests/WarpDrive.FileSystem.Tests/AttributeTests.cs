@@ -95,14 +95,29 @@ public sealed class AttributeTests
     }
 
     [Test]
-    public void Statfs_reports_a_large_read_only_volume()
+    public void Statfs_without_a_capacity_reports_no_blocks()
     {
         var statfs = _fs.StatFs(1).Value;
 
         Assert.That(statfs.BlockSize, Is.EqualTo(4096));
         Assert.That(statfs.NameLength, Is.EqualTo(255));
-        Assert.That(statfs.BlocksAvailable, Is.GreaterThan(1UL << 30));
+        Assert.That((statfs.Blocks, statfs.BlocksFree, statfs.BlocksAvailable), Is.EqualTo((0UL, 0UL, 0UL)));
         Assert.That(statfs.FilesFree, Is.GreaterThan(1UL << 20));
+    }
+
+    [Test]
+    public void Statfs_reports_the_capacity_it_is_given_at_each_call()
+    {
+        var used = 1L << 20;
+        var fs = TestFileSystem.Create("/m", new LocalBackend("cap", _tree.Root),
+            new FileSystemOptions { Capacity = () => new StorageCapacity(64L << 20, used) });
+
+        var first = fs.StatFs(1).Value;
+        used = 80L << 20; // more than the total: reported as full, never as negative free space
+        var second = fs.StatFs(1).Value;
+
+        Assert.That((first.Blocks, first.BlocksFree, first.BlocksAvailable), Is.EqualTo((16384UL, 16128UL, 16128UL)));
+        Assert.That((second.Blocks, second.BlocksFree, second.BlocksAvailable), Is.EqualTo((16384UL, 0UL, 0UL)));
     }
 
     [Test]

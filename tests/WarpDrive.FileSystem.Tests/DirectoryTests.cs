@@ -88,6 +88,31 @@ public sealed class DirectoryTests
     }
 
     [Test]
+    public async Task DropCaches_lists_and_stats_afresh_before_the_ttl_runs_out()
+    {
+        CreateFiles("d", 1);
+        _tree.WriteFile("d/changing", "old");
+        var fs = TestFileSystem.Create("/m", new LocalBackend("dirs", _tree.Root), new FileSystemOptions { DirCacheTtl = TimeSpan.FromHours(1), AttrTtl = TimeSpan.FromHours(1) });
+        var d = await Kernel.LookupAsync(fs, "/m/d");
+        await Kernel.ListAsync(fs, d.NodeId);
+        var changing = await Kernel.LookupAsync(fs, "/m/d/changing");
+        _tree.WriteFile("d/zzz-new", "");
+        _tree.WriteFile("d/changing", "new and longer");
+
+        var cached = await Kernel.ListAsync(fs, d.NodeId);
+        var cachedSize = (await fs.GetAttributesAsync(changing.NodeId, null, CancellationToken.None)).Value.Attributes.Size;
+        fs.DropCaches();
+        var fresh = await Kernel.ListAsync(fs, d.NodeId);
+        var freshAttributes = await fs.GetAttributesAsync(changing.NodeId, null, CancellationToken.None);
+
+        Assert.That(cached.Select(n => n.Name), Does.Not.Contain("zzz-new"), "cached for the hour (the premise)");
+        Assert.That(cachedSize, Is.EqualTo(3UL));
+        Assert.That(fresh.Select(n => n.Name), Does.Contain("zzz-new"));
+        // The re-stat finds another version: that inode answers ESTALE and the kernel looks the name up again.
+        Assert.That(freshAttributes.Error, Is.EqualTo(Errno.ESTALE));
+    }
+
+    [Test]
     public async Task Listings_are_cached_for_the_ttl_and_answer_lookups()
     {
         CreateFiles("d", 3);

@@ -23,6 +23,18 @@ public sealed record AgentConfig
     /// <summary>Overrides the type of every backend, to try values the agent must refuse.</summary>
     public string BackendType { get; init; } = "local";
 
+    /// <summary><c>metrics.addr</c>; null leaves metrics off.</summary>
+    public string? MetricsAddr { get; init; }
+
+    /// <summary><c>fuse.dir_cache_ttl</c>; null leaves the default.</summary>
+    public string? DirCacheTtl { get; init; }
+
+    /// <summary><c>cache.max_size</c>; null leaves the default.</summary>
+    public string? CacheMaxSize { get; init; }
+
+    /// <summary>Extra lines under each backend's <c>config:</c> (already indented by the caller's six spaces).</summary>
+    public IReadOnlyList<string> ExtraBackendConfig { get; init; } = [];
+
     public static AgentConfig ForSandbox(TestSandbox sandbox, params LocalBackend[] backends) => new()
     {
         MountPoint = sandbox.MountPoint,
@@ -36,12 +48,22 @@ public sealed record AgentConfig
             .AppendLine($"mount_point: {Quote(MountPoint)}")
             .AppendLine("fuse:")
             .AppendLine($"  entry_ttl: {EntryTtl}")
-            .AppendLine($"  attr_ttl: {AttrTtl}")
-            .AppendLine("cache:")
+            .AppendLine($"  attr_ttl: {AttrTtl}");
+        if (DirCacheTtl is not null)
+        {
+            yaml.AppendLine($"  dir_cache_ttl: {DirCacheTtl}");
+        }
+
+        yaml.AppendLine("cache:")
             .AppendLine($"  path: {Quote(CachePath)}")
-            .AppendLine($"  stat_ttl: {StatTtl}")
-            .AppendLine("metrics:")
-            .AppendLine("  enabled: false")
+            .AppendLine($"  stat_ttl: {StatTtl}");
+        if (CacheMaxSize is not null)
+        {
+            yaml.AppendLine($"  max_size: {CacheMaxSize}");
+        }
+
+        yaml.AppendLine("metrics:")
+            .AppendLine(MetricsAddr is null ? "  enabled: false" : $"  addr: {Quote(MetricsAddr)}")
             .AppendLine("backends:");
         foreach (var backend in Backends)
         {
@@ -50,6 +72,10 @@ public sealed record AgentConfig
                 .AppendLine($"    mount_path: {Quote(backend.MountPath)}")
                 .AppendLine("    config:")
                 .AppendLine($"      root: {Quote(backend.Root)}");
+            foreach (var line in ExtraBackendConfig)
+            {
+                yaml.AppendLine("      " + line);
+            }
         }
 
         return yaml.ToString();

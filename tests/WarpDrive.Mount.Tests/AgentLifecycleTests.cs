@@ -49,14 +49,15 @@ public sealed class AgentLifecycleTests
     }
 
     [Test]
-    public async Task MissingLocalRootExitsOneNamingTheRoot()
+    public async Task MissingLocalRootExitsTwoNamingTheKeyAndTheRoot()
     {
         using var sandbox = new TestSandbox();
         var missing = Path.Combine(sandbox.Root, "no-such-root");
         await using var agent = AgentProcess.Start(sandbox, AgentConfig.ForSandbox(sandbox, new LocalBackend("data", "/data", missing)));
 
-        Assert.That(await agent.WaitForExitAsync(), Is.EqualTo(1), $"a missing config.root should fail the start; stderr:\n{agent.Stderr}");
-        Assert.That(agent.Stderr, Does.Contain(missing));
+        Assert.That(await agent.WaitForExitAsync(), Is.EqualTo(2), $"a missing config.root is a configuration error; stderr:\n{agent.Stderr}");
+        Assert.That(agent.Stderr, Does.Contain($"warpdrive-node: invalid configuration: backends[0].config.root: \"{missing}\" does not exist"));
+        Assert.That(agent.Stderr, Does.Not.Contain("(Parameter"));
         Assert.That(MountTable.IsMounted(sandbox.MountPoint), Is.False, $"{sandbox.MountPoint} is mounted");
     }
 

@@ -12,6 +12,7 @@ namespace WarpDrive.Mount.Tests;
 /// </summary>
 public sealed partial class AgentProcess : IAsyncDisposable
 {
+    public const int SIGHUP = 1;
     public const int SIGINT = 2;
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;
@@ -49,18 +50,30 @@ public sealed partial class AgentProcess : IAsyncDisposable
     /// <summary>Writes <paramref name="config"/> into the sandbox and starts the agent on it, without waiting for anything.</summary>
     public static AgentProcess Start(TestSandbox sandbox, AgentConfig config) => Start(sandbox, config.ToYaml(), config.MountPoint);
 
-    public static AgentProcess Start(TestSandbox sandbox, string yaml, string mountPoint)
+    /// <param name="extraArguments">Appended to <c>mount --config FILE --log-format text</c>, e.g. <c>--log-level Debug</c>.</param>
+    public static AgentProcess Start(TestSandbox sandbox, string yaml, string mountPoint, params string[] extraArguments)
     {
         var configPath = Path.Combine(sandbox.Root, $"config-{Guid.NewGuid():N}.yaml");
         File.WriteAllText(configPath, yaml);
+        return StartWithArguments(mountPoint, ["mount", "--config", configPath, "--log-format", "text", .. extraArguments]);
+    }
+
+    /// <summary>Starts <c>warpdrive-node</c> with exactly <paramref name="arguments"/> (bad flags, missing files).</summary>
+    public static AgentProcess StartWithArguments(string mountPoint, params string[] arguments)
+    {
         var agentDll = Path.Combine(AppContext.BaseDirectory, "warpdrive-node.dll");
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
-            ArgumentList = { agentDll, "mount", "--config", configPath, "--log-format", "text" },
+            ArgumentList = { agentDll },
             RedirectStandardError = true,
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
         var process = new Process { StartInfo = start };
         var agent = new AgentProcess(process, mountPoint);
         process.ErrorDataReceived += (_, e) => agent.Append(e.Data);
@@ -72,9 +85,9 @@ public sealed partial class AgentProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the agent and waits until its mount point is in /proc/self/mounts.</summary>
-    public static async Task<AgentProcess> StartMountedAsync(TestSandbox sandbox, AgentConfig config)
+    public static async Task<AgentProcess> StartMountedAsync(TestSandbox sandbox, AgentConfig config, params string[] extraArguments)
     {
-        var agent = Start(sandbox, config);
+        var agent = Start(sandbox, config.ToYaml(), config.MountPoint, extraArguments);
         try
         {
             await agent.WaitForMountAsync();

@@ -54,7 +54,18 @@ internal static class StaticCredentials
                     : throw new ConfigException(s.Key("account_key_env"), "or sas_token_env is required for static on azureblob");
             case BackendTypes.Gcs:
                 var keyJson = s.Secret("service_account_key") ?? throw new ConfigException(s.Key("service_account_key_file"), "or service_account_key_env is required for static on gcs");
-                return GcpWorkloadIdentity.FromServiceAccountKey(context, keyJson);
+                try
+                {
+                    return GcpWorkloadIdentity.FromServiceAccountKey(context, keyJson);
+                }
+                catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or System.Security.Cryptography.CryptographicException)
+                {
+                    // Checked at start, named by key. The parser's message may quote the key's text: it is not passed on.
+                    var (key, source) = s.Optional("service_account_key_env") is { } variable
+                        ? ("service_account_key_env", $"the value of {variable}")
+                        : ("service_account_key_file", $"the file {s.Optional("service_account_key_file")}");
+                    throw new ConfigException(s.Key(key), $"{source} is not a Google service account key (JSON with type service_account, client_email, private_key)", e);
+                }
             default:
                 throw new InvalidOperationException($"static has no form for {context.BackendType}");
         }

@@ -55,11 +55,11 @@ public sealed class AzureBlobBackend : IBackend
         }
         else if (c.SecretFromEnvironment("account_key_env") is { } key)
         {
-            _container = new BlobContainerClient(containerUri, new StorageSharedKeyCredential(account, key), options);
+            _container = new BlobContainerClient(containerUri, new StorageSharedKeyCredential(account, CheckedAccountKey(c, key)), options);
         }
         else if (c.SecretFromEnvironment("sas_token_env") is { } sas)
         {
-            _container = new BlobContainerClient(containerUri, new AzureSasCredential(sas.TrimStart('?')), options);
+            _container = new BlobContainerClient(containerUri, new AzureSasCredential(CheckedSasToken(c, sas)), options);
         }
         else
         {
@@ -207,6 +207,36 @@ public sealed class AzureBlobBackend : IBackend
     }
 
     /// <summary>
+    /// A shared key is base64 (the SDK decodes it and would throw a bare FormatException). Checked here so a
+    /// pasted-wrong key is a config error naming the variable at start, not a crash; the value is never shown.
+    /// </summary>
+    private static string CheckedAccountKey(BackendConfig c, string key)
+    {
+        var buffer = new byte[key.Length];
+        return Convert.TryFromBase64String(key, buffer, out var length) && length > 0
+            ? key
+            : throw new BackendConfigException("account_key_env", $"the value of {c.Optional("account_key_env")} is not base64 (an account key as the portal shows it)");
+    }
+
+    /// <summary>A SAS is a query string carrying a signature (<c>sv=…&amp;sig=…</c>); anything else would only fail later with 403.</summary>
+    private static string CheckedSasToken(BackendConfig c, string sas)
+    {
+        var token = sas.TrimStart('?');
+        var hasSignature = token.Split('&').Any(p => p.StartsWith("sig=", StringComparison.Ordinal) && p.Length > 4);
+        return hasSignature && !token.Any(char.IsWhiteSpace)
+            ? token
+            : throw new BackendConfigException("sas_token_env", $"the value of {c.Optional("sas_token_env")} is not a SAS token (a query string with sv=... and sig=...)");
+    }
+
+    private static string ReadFailure(Exception e) => e switch
+    {
+        FileNotFoundException or DirectoryNotFoundException => "no such file",
+        UnauthorizedAccessException => "permission denied",
+        CryptographicException => "not PEM",
+        _ => e.Message,
+    };
+
+    /// <summary>
     /// TLS that trusts only the CAs in <paramref name="caFile"/> (host names are still checked). Revocation is not
     /// checked, as with the default transport: private CAs often publish no CRL.
     /// </summary>
@@ -219,11 +249,11 @@ public sealed class AzureBlobBackend : IBackend
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
         {
-            throw new ArgumentException($"config key 'ca_file' of backend type 'azureblob': cannot read PEM certificates from '{caFile}' ({e.GetType().Name})", nameof(caFile), e);
+            throw new BackendConfigException("ca_file", $"cannot read PEM certificates from \"{caFile}\" ({ReadFailure(e)})", e);
         }
         if (authorities.Count == 0)
         {
-            throw new ArgumentException($"config key 'ca_file' of backend type 'azureblob': '{caFile}' holds no PEM certificate", nameof(caFile));
+            throw new BackendConfigException("ca_file", $"\"{caFile}\" holds no PEM certificate");
         }
         var policy = new X509ChainPolicy
         {

@@ -37,8 +37,15 @@ public sealed class RcloneBackend : IBackend
         _remote = new RcloneRemote(c);
         _resilience = BackendResilience.FromConfig(name, c, RcloneErrors.Classify);
         var logger = (ILogger?)loggerFactory?.CreateLogger<RcloneBackend>() ?? NullLogger.Instance;
+        var binary = c.Optional("rclone_binary") ?? "rclone";
+        // At creation, so a misspelt option or a missing rclone stops the agent at start, naming the key.
+        if (RcloneOptions.Check(binary, _remote.RemoteType, _remote.OptionKeys) is { } skipped)
+        {
+            logger.LogWarning("{Backend}: {Note}", name, skipped);
+        }
+
         _daemon = new RcloneDaemon(
-            c.Optional("rclone_binary") ?? "rclone",
+            binary,
             c.Duration("rclone_start_timeout", TimeSpan.FromSeconds(15)),
             CreateRemoteAsync,
             _remote.Redactor,

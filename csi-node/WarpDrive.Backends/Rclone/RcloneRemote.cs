@@ -25,10 +25,11 @@ internal sealed class RcloneRemote
         if (path.Contains(']', StringComparison.Ordinal))
         {
             // rc-serve finds the fs in "/[fs]/object" by the first ']'.
-            throw new ArgumentException("config key 'path' of backend type 'rclone' must not contain ']'", nameof(config));
+            throw new BackendConfigException("path", "must not contain ']' (backend type rclone)");
         }
         FsString = Name + ":" + path;
         var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
+        var optionKeys = new Dictionary<string, string>(StringComparer.Ordinal);
         var secrets = new List<string>();
         foreach (var (key, value) in config.Values)
         {
@@ -41,16 +42,19 @@ internal sealed class RcloneRemote
                 // The variable's value is read here, once, and handed to rcd in memory only.
                 var secret = config.SecretFromEnvironment(key)!;
                 parameters[key[..^4]] = secret;
+                optionKeys[key[..^4]] = key;
                 secrets.Add(secret);
                 continue;
             }
             parameters[key] = value;
+            optionKeys[key] = key;
             if (LooksSecret(key))
             {
                 secrets.Add(value);
             }
         }
         Parameters = parameters;
+        OptionKeys = optionKeys;
         Redactor = new SecretRedactor(secrets);
     }
 
@@ -63,6 +67,9 @@ internal sealed class RcloneRemote
     public IReadOnlyDictionary<string, string> Parameters { get; }
 
     public SecretRedactor Redactor { get; }
+
+    /// <summary>Each rclone option name → the config key it came from (<c>X</c> or <c>X_env</c>), for error messages.</summary>
+    public IReadOnlyDictionary<string, string> OptionKeys { get; }
 
     private static bool LooksSecret(string key) => SecretMarkers.Any(m => key.Contains(m, StringComparison.OrdinalIgnoreCase));
 }

@@ -1,4 +1,5 @@
 using WarpDrive.Config;
+using WarpDrive.Node.Hosting;
 
 namespace WarpDrive.Node.Commands;
 
@@ -15,6 +16,21 @@ internal static class ConfigFile
         {
             await Console.Error.WriteLineAsync($"warpdrive-node: invalid configuration: {e.Message}").ConfigureAwait(false);
             return null;
+        }
+    }
+
+    /// <summary><see cref="BackendPreflight"/>: false (after one line on stderr naming the key) when a backend cannot be created.</summary>
+    public static async Task<bool> PreflightOrReportAsync(NodeConfig config)
+    {
+        try
+        {
+            await BackendPreflight.CheckAsync(config).ConfigureAwait(false);
+            return true;
+        }
+        catch (ConfigException e)
+        {
+            await Console.Error.WriteLineAsync($"warpdrive-node: invalid configuration: {e.Message}").ConfigureAwait(false);
+            return false;
         }
     }
 }

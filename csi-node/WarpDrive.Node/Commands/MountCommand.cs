@@ -31,7 +31,8 @@ public static class MountCommand
 
     private static async Task<int> RunAsync(string configPath, string logFormat, LogLevel logLevel)
     {
-        if (await ConfigFile.LoadOrReportAsync(configPath).ConfigureAwait(false) is not { } config)
+        if (await ConfigFile.LoadOrReportAsync(configPath).ConfigureAwait(false) is not { } config
+            || !await ConfigFile.PreflightOrReportAsync(config).ConfigureAwait(false))
         {
             return ExitCodes.Usage;
         }
@@ -48,13 +49,18 @@ public static class MountCommand
         NodeAgent agent;
         using var metrics = new NodeMetrics(() => null);
         var cache = new CacheRef();
+        using var onHup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true; // SIGHUP would end the process by default
+            DropCaches("SIGHUP");
+        });
         metrics.Cache = () => (cache.Agent?.Content as BlockCache)?.Snapshot();
         // The listener starts first, so it sees every series from the start (including the zero ones).
         var health = new HealthReport([
             new FuseMountCheck(() => cache.Agent is { } a ? [a.MountPoint] : []),
             new CacheDbCheck(() => cache.Agent?.Content, config.Cache.Path, () => false),
         ]);
-        await using var metricsServer = await PluginHost.StartMetricsAsync(config, health, loggers).ConfigureAwait(false);
+        await using var metricsServer = await PluginHost.StartMetricsAsync(config, health, loggers, () => DropCaches("POST /admin/drop-caches")).ConfigureAwait(false);
         try
         {
             agent = await NodeAgent.StartAsync(config, loggers, backend => new InstrumentedBackend(backend, metrics)).ConfigureAwait(false);
@@ -88,6 +94,19 @@ public static class MountCommand
 
         logger.LogInformation("stopped cleanly");
         return ExitCodes.Ok;
+
+        // False before the tree is mounted: there is nothing cached yet.
+        bool DropCaches(string reason)
+        {
+            if (cache.Agent is not { } current)
+            {
+                return false;
+            }
+
+            current.DropCaches();
+            logger.LogInformation("{Reason}: dropped cached listings and metadata; the next listing or open asks the backends", reason);
+            return true;
+        }
 
         void OnSignal(PosixSignalContext context)
         {

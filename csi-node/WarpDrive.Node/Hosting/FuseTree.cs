@@ -57,7 +57,11 @@ public sealed class FuseTree : IAsyncDisposable
                 mounts.Add(new BackendMount(backend.MountPath, wrap is null ? made : wrap(made)));
             }
 
-            var fileSystem = new WarpFileSystem(FileSystemOptionsFrom(config, mountPoint) with { AccessRecorder = access ?? NullAccessRecorder.Instance }, mounts, content, loggers.CreateLogger<WarpFileSystem>());
+            var fileSystem = new WarpFileSystem(FileSystemOptionsFrom(config, mountPoint) with
+            {
+                AccessRecorder = access ?? NullAccessRecorder.Instance,
+                Capacity = CapacityOf(content),
+            }, mounts, content, loggers.CreateLogger<WarpFileSystem>());
             var server = FuseServer.Mount(fileSystem, FuseOptionsFrom(config, mountPoint), loggers.CreateLogger<FuseServer>());
             logger.LogInformation("mounted {MountPoint} with {Count} backend(s): {Backends}", server.MountPoint, mounts.Count,
                 string.Join(", ", backends.Select(b => $"{b.Name} ({b.Type}) at {b.MountPath}")));
@@ -92,6 +96,15 @@ public sealed class FuseTree : IAsyncDisposable
             await backend.DisposeAsync().ConfigureAwait(false);
         }
     }
+
+    /// <summary>statfs of every tree reports the node's one block cache; without a cache there is nothing to report.</summary>
+    private static Func<StorageCapacity?>? CapacityOf(IContentSource content) => content is BlockCache cache
+        ? () =>
+        {
+            var stats = cache.Snapshot();
+            return new StorageCapacity(stats.MaxSizeBytes, stats.SizeBytes);
+        }
+        : null;
 
     private static FileSystemOptions FileSystemOptionsFrom(NodeConfig config, string mountPoint) => new()
     {

@@ -54,6 +54,9 @@ public sealed class NodeAgent : IAsyncDisposable
         }
     }
 
+    /// <summary>Drops the tree's listing and metadata caches (SIGHUP, <c>POST /admin/drop-caches</c>); see <see cref="WarpDrive.FileSystem.WarpFileSystem.DropCaches"/>.</summary>
+    public void DropCaches() => _tree.FileSystem.DropCaches();
+
     /// <summary>Unmounts, waits for in-flight requests, then releases the cache and backends.</summary>
     public async ValueTask DisposeAsync()
     {

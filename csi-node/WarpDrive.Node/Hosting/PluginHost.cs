@@ -148,7 +148,7 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
     }
 
     /// <summary>The HTTP listener is best effort in both modes: a port already taken must not stop the data plane.</summary>
-    public static async Task<MetricsServer?> StartMetricsAsync(NodeConfig config, HealthReport health, ILoggerFactory loggers)
+    public static async Task<MetricsServer?> StartMetricsAsync(NodeConfig config, HealthReport health, ILoggerFactory loggers, Func<bool>? dropCaches = null)
     {
         if (!config.Metrics.Enabled)
         {
@@ -157,13 +157,29 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
 
         try
         {
-            return await MetricsServer.StartAsync(config.Metrics.Addr, health, loggers).ConfigureAwait(false);
+            return await MetricsServer.StartAsync(config.Metrics.Addr, health, loggers, dropCaches).ConfigureAwait(false);
         }
         catch (IOException e)
         {
-            loggers.CreateLogger<MetricsServer>().LogError("cannot serve /metrics on {Address}: {Error}", config.Metrics.Addr, e.Message);
+            var why = IsAddressInUse(e) ? "the port is already in use" : e.Message;
+            loggers.CreateLogger<MetricsServer>().LogError("metrics.addr {Address}: cannot serve /metrics and /healthz: {Error}; the data is served without them",
+                config.Metrics.Addr, why);
             return null;
         }
+    }
+
+    private static bool IsAddressInUse(Exception e)
+    {
+        for (Exception? current = e; current is not null; current = current.InnerException)
+        {
+            if (current is Microsoft.AspNetCore.Connections.AddressInUseException
+                or System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     public async ValueTask DisposeAsync()

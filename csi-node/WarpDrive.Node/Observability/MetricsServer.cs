@@ -24,10 +24,18 @@ public sealed class MetricsServer : IAsyncDisposable
         Address = address;
     }
 
+    /// <summary>Drops the agent's listing and metadata caches (as SIGHUP does); loopback clients only.</summary>
+    public const string DropCachesPath = "/admin/drop-caches";
+
     /// <summary>The bound address (the real port when <c>metrics.addr</c> asked for port 0).</summary>
     public Uri Address { get; }
 
-    public static async Task<MetricsServer> StartAsync(string listenAddress, HealthReport health, ILoggerFactory loggers)
+    /// <param name="dropCaches">
+    /// Serves <c>POST /admin/drop-caches</c> when given: 204 after dropping, 503 while there is nothing to drop yet
+    /// (not mounted). Answered only to loopback clients (403 otherwise): the listener may be bound to every interface
+    /// for Prometheus, and dropping caches costs backend requests.
+    /// </param>
+    public static async Task<MetricsServer> StartAsync(string listenAddress, HealthReport health, ILoggerFactory loggers, Func<bool>? dropCaches = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -43,6 +51,16 @@ public sealed class MetricsServer : IAsyncDisposable
             var (status, json) = health.Run();
             return Results.Content(json, "application/json", statusCode: status);
         });
+        if (dropCaches is not null)
+        {
+            app.MapPost(DropCachesPath, (HttpContext context) =>
+                context.Connection.RemoteIpAddress is not { } client || !IPAddress.IsLoopback(client)
+                    ? Results.Text("only loopback clients may drop caches\n", statusCode: StatusCodes.Status403Forbidden)
+                    : dropCaches()
+                        ? Results.NoContent()
+                        : Results.Text("not mounted yet\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+        }
+
         await app.StartAsync().ConfigureAwait(false);
         var bound = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         loggers.CreateLogger<MetricsServer>().LogInformation("serving /metrics and /healthz on {Address}", bound);

@@ -102,15 +102,45 @@ public sealed class RcloneBackendTests
     }
 
     [Test]
-    public async Task A_remote_type_rclone_does_not_have_is_named_in_the_error()
+    public void A_remote_type_rclone_does_not_have_is_named_when_the_backend_is_created()
     {
-        await using var backend = new RcloneBackend("rclone-bad-type", new Dictionary<string, string> { ["type"] = "nosuchremote" });
-
-        var e = Assert.ThrowsAsync<BackendException>(async () => await backend.StatAsync("x", CancellationToken.None));
+        var e = Assert.Throws<BackendConfigException>(() => _ = new RcloneBackend("rclone-bad-type", new Dictionary<string, string> { ["type"] = "nosuchremote" }));
 
         TestContext.Out.WriteLine(e!.Message);
-        Assert.That(e.Kind, Is.EqualTo(BackendErrorKind.Other));
-        Assert.That(e.Message, Does.Contain("'nosuchremote'"));
+        Assert.That(e.ConfigKey, Is.EqualTo("type"));
+        Assert.That(e.Problem, Does.StartWith("rclone has no remote type \"nosuchremote\" (known: ").And.Contain("webdav"));
+    }
+
+    [TestCase("copy_linkz", "copy_linkz")]
+    [TestCase("copy_linkz_env", "copy_linkz_env")]
+    public void An_option_the_remote_type_does_not_have_is_named_with_the_types_options(string key, string named)
+    {
+        Environment.SetEnvironmentVariable("WD_RCLONE_OPTION_TEST", "true");
+        var config = new Dictionary<string, string> { ["type"] = "local", ["path"] = _root.Path, [key] = key.EndsWith("_env", StringComparison.Ordinal) ? "WD_RCLONE_OPTION_TEST" : "true" };
+
+        var e = Assert.Throws<BackendConfigException>(() => _ = new RcloneBackend("rclone-bad-option", config));
+
+        Assert.That(e!.ConfigKey, Is.EqualTo(named));
+        Assert.That(e.Problem, Does.StartWith("not an option of rclone remote type local").And.Contain("copy_links"));
+    }
+
+    [Test]
+    public async Task The_remotes_own_options_are_accepted()
+    {
+        await using var backend = new RcloneBackend("rclone-good-option", new Dictionary<string, string> { ["type"] = "local", ["path"] = _root.Path, ["copy_links"] = "true" });
+
+        Assert.That(await backend.StatAsync("", CancellationToken.None), Is.Not.Null);
+    }
+
+    [Test]
+    public void A_binary_that_does_not_exist_is_named_when_the_backend_is_created()
+    {
+        var missing = _root.Combine("no-such-rclone");
+
+        var e = Assert.Throws<BackendConfigException>(() => _ = new RcloneBackend("rclone-missing", new Dictionary<string, string> { ["type"] = "local", ["rclone_binary"] = missing }));
+
+        Assert.That(e!.ConfigKey, Is.EqualTo("rclone_binary"));
+        Assert.That(e.Problem, Does.StartWith($"cannot run \"{missing}\" (not found); install rclone"));
     }
 
     [Test]
@@ -161,15 +191,12 @@ public sealed class RcloneBackendTests
             failures.Add(Assert.ThrowsAsync<BackendException>(async () => await backend.OpenReadAsync("x", CancellationToken.None))!);
             rcPassword = RcPasswordOf(backend.DaemonProcessId!.Value);
         }
-        // rcd echoes a failed call's input (here the plain password) in its error body: only the error text may be kept.
-        await using (var badType = new RcloneBackend("rclone-secrets-type", new Dictionary<string, string>(config) { ["type"] = "nosuchremote" }, logs))
-        {
-            failures.Add(Assert.ThrowsAsync<BackendException>(async () => await badType.StatAsync("x", CancellationToken.None))!);
-        }
+        // An unknown remote type is refused at creation now (it used to reach rcd, which echoes the call's input).
+        failures.Add(Assert.Throws<BackendConfigException>(() => _ = new RcloneBackend("rclone-secrets-type", new Dictionary<string, string>(config) { ["type"] = "nosuchremote" }, logs))!);
 
         var everything = string.Join('\n', failures.Select(f => f.ToString()).Concat(logs.Lines.Select(l => l.Message)));
         TestContext.Out.WriteLine(everything);
-        Assert.That(failures.Select(f => ((BackendException)f).Kind), Has.Member(BackendErrorKind.AccessDenied));
+        Assert.That(failures.OfType<BackendException>().Select(f => f.Kind), Has.Member(BackendErrorKind.AccessDenied));
         Assert.That(logs.Lines, Is.Not.Empty);
         Assert.That(rcPassword, Has.Length.GreaterThan(16));
         Assert.That(everything, Does.Not.Contain(WebDavPassword));
