@@ -75,12 +75,13 @@ public sealed partial class ChartAndExampleTests
         List<string> Rules<T>(string name, Func<T, IList<V1PolicyRule>> rules) where T : IMetadata<V1ObjectMeta> =>
             Flatten(rules(objects.OfType<T>().Single(o => o.Metadata.Name == name)));
         var operatorClusterRules = controlPlane ? [.. Rbac.OperatorClusterRules(), .. Rbac.ControlPlaneClusterRules()] : Rbac.OperatorClusterRules();
+        var operatorNamespaceRules = controlPlane ? [.. Rbac.OperatorNamespaceRules(), .. Rbac.ControlPlaneNamespaceRules()] : Rbac.OperatorNamespaceRules();
 
         Assert.Multiple(() =>
         {
             Assert.That(Rules<V1ClusterRole>("warpdrive-operator", r => r.Rules), Is.EqualTo(Flatten(operatorClusterRules)));
             Assert.That(Rules<V1ClusterRole>("warpdrive-operator", r => r.Rules).Contains("authentication.k8s.io/tokenreviews:create"), Is.EqualTo(controlPlane));
-            Assert.That(Rules<V1Role>("warpdrive-operator", r => r.Rules), Is.EqualTo(Flatten(Rbac.OperatorNamespaceRules())));
+            Assert.That(Rules<V1Role>("warpdrive-operator", r => r.Rules), Is.EqualTo(Flatten(operatorNamespaceRules)));
             Assert.That(Rules<V1ClusterRole>("warpdrive-node", r => r.Rules), Is.EqualTo(Flatten(Rbac.NodeClusterRules())));
             Assert.That(Rules<V1Role>("warpdrive-node", r => r.Rules), Is.EqualTo(Flatten(Rbac.NodeNamespaceRules())));
             Assert.That(objects.OfType<V1RoleBinding>().SelectMany(b => b.Subjects).Select(s => s.NamespaceProperty), Is.All.EqualTo("release-ns"));

@@ -72,7 +72,7 @@ public sealed class InstallManifestTests
     }
 
     [Test]
-    public void Node_agent_can_only_read_its_configmaps_and_node_and_report_warm_status()
+    public void Node_agent_can_only_read_its_configmaps_and_node_and_report_warm_and_source_status()
     {
         var cluster = Single<V1ClusterRole>("warpdrive-node").Rules;
         var local = Single<V1Role>("warpdrive-node").Rules;
@@ -82,7 +82,7 @@ public sealed class InstallManifestTests
             Assert.That(Grants(cluster), Is.EquivalentTo(new[]
             {
                 "warpdrive.io/warpcachewarms:get", "warpdrive.io/warpcachewarms:list", "warpdrive.io/warpcachewarms:watch",
-                "warpdrive.io/warpcachewarms/status:patch", "/nodes:get",
+                "warpdrive.io/warpcachewarms/status:patch", "warpdrive.io/warpdatasources/status:patch", "/nodes:get",
             }));
             Assert.That(Grants(local), Is.EquivalentTo(new[] { "/configmaps:get", "/configmaps:watch" }));
         });

@@ -33,6 +33,9 @@ public sealed record PluginOptions
     public k8s.KubernetesClientConfiguration? Kubernetes { get; init; }
 
     public WarmJobRunnerOptions WarmJobs { get; init; } = new();
+
+    /// <summary>How this node reports what it observes of each source's backend (with <see cref="Kubernetes"/>).</summary>
+    public SourceReporterOptions SourceReports { get; init; } = new();
 }
 
 /// <summary>
@@ -49,6 +52,7 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
     private readonly ConfigWatcher _watcher;
     private readonly MetricsServer? _metricsServer;
     private WarmJobRunner? _warmJobs;
+    private SourceStatusReporter? _sourceReports;
     private ConfigMapMirror? _configMirror;
     private int _contentClosed;
 
@@ -69,6 +73,9 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
     public ConfigWatcher Watcher => _watcher;
 
     public HealthReport Health { get; }
+
+    /// <summary>The reachability reporter (<c>--kube</c>); null without the Kubernetes API.</summary>
+    public SourceStatusReporter? SourceReports => _sourceReports;
 
     /// <summary>Where /metrics and /healthz are served; null when metrics are disabled.</summary>
     public Uri? MetricsAddress => _metricsServer?.Address;
@@ -113,6 +120,7 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
         if (options.Kubernetes is not null)
         {
             host._warmJobs = WarmJobRunner.Start(new k8s.Kubernetes(options.Kubernetes), options.NodeId, () => sources.Config, content as BlockCache, loggers, options.WarmJobs);
+            host._sourceReports = SourceStatusReporter.Start(new k8s.Kubernetes(options.Kubernetes), options.NodeId, () => sources.Config, loggers, options.SourceReports);
         }
 
         logger.LogInformation("CSI node plugin {Name} {Version} serving node {NodeId} on unix://{Socket}", CsiDriver.Name, IdentityService.Version, options.NodeId, options.SocketPath);
@@ -143,6 +151,11 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
         if (_configMirror is not null)
         {
             await _configMirror.DisposeAsync().ConfigureAwait(false); // no config rewrite while the rest stops
+        }
+
+        if (_sourceReports is not null)
+        {
+            await _sourceReports.DisposeAsync().ConfigureAwait(false);
         }
 
         if (_warmJobs is not null)

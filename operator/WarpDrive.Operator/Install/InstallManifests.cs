@@ -67,7 +67,8 @@ public static class InstallManifests
         objects.Add(ServiceAccount(Rbac.OperatorName, ns));
         objects.Add(ServiceAccount(Rbac.NodeName, ns));
         var operatorClusterRules = settings.ControlPlane ? [.. Rbac.OperatorClusterRules(), .. Rbac.ControlPlaneClusterRules()] : Rbac.OperatorClusterRules();
-        objects.AddRange(RoleAndBindings(Rbac.OperatorName, ns, operatorClusterRules, Rbac.OperatorNamespaceRules()));
+        var operatorNamespaceRules = settings.ControlPlane ? [.. Rbac.OperatorNamespaceRules(), .. Rbac.ControlPlaneNamespaceRules()] : Rbac.OperatorNamespaceRules();
+        objects.AddRange(RoleAndBindings(Rbac.OperatorName, ns, operatorClusterRules, operatorNamespaceRules));
         objects.AddRange(RoleAndBindings(Rbac.NodeName, ns, Rbac.NodeClusterRules(), Rbac.NodeNamespaceRules()));
         objects.Add(CsiDriver());
         if (settings.ControlPlane)
