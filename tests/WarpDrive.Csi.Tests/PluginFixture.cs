@@ -35,7 +35,8 @@ public sealed partial class PluginFixture : IAsyncDisposable
 
     /// <param name="settings">Extra top-level YAML of the node config (e.g. a telemetry section); {root} is the fixture's temp dir.</param>
     /// <param name="backends">Extra entries of <c>backends:</c>, indented as list items; {root} as above.</param>
-    public static async Task<PluginFixture> StartAsync(TimeSpan? grace = null, string settings = "", string backends = "")
+    /// <param name="cacheSettings">Extra keys of <c>cache:</c>, e.g. <c>passthrough: "off"</c>.</param>
+    public static async Task<PluginFixture> StartAsync(TimeSpan? grace = null, string settings = "", string backends = "", string cacheSettings = "")
     {
         var root = Directory.CreateTempSubdirectory("warpdrive-csi-").FullName;
         var fixture = new PluginFixture(root);
@@ -44,7 +45,7 @@ public sealed partial class PluginFixture : IAsyncDisposable
             fixture.WriteData("data-a", ("hello.txt", "hello from team a\n"), ("sub/deep.bin", null));
             fixture.WriteData("shared", ("readme.txt", "shared data\n"));
             Directory.CreateDirectory(Path.GetDirectoryName(fixture.ConfigPath)!);
-            fixture.WriteConfig(settings.Replace("{root}", root, StringComparison.Ordinal) + "\n" + fixture.ConfigYaml(backends.Replace("{root}", root, StringComparison.Ordinal)));
+            fixture.WriteConfig(settings.Replace("{root}", root, StringComparison.Ordinal) + "\n" + fixture.ConfigYaml(backends.Replace("{root}", root, StringComparison.Ordinal), cacheSettings: cacheSettings));
             await fixture.StartHostAsync(grace ?? TimeSpan.Zero);
             return fixture;
         }
@@ -56,9 +57,9 @@ public sealed partial class PluginFixture : IAsyncDisposable
     }
 
     /// <summary>The test config: team-a-data owned by team-a (team-b allowed), shared owned by nobody.</summary>
-    public string ConfigYaml(string extraBackends = "", string dataARoot = "data-a") => $"""
+    public string ConfigYaml(string extraBackends = "", string dataARoot = "data-a", string cacheSettings = "") => $"""
         mount_point: /unused-in-csi-mode
-        cache: {"{"} path: {Root}/cache, max_size: 64MiB, block_size: 1MiB {"}"}
+        cache: {"{"} path: {Root}/cache, max_size: 64MiB, block_size: 1MiB{(cacheSettings.Length > 0 ? ", " + cacheSettings : "")} {"}"}
         metrics: {"{"} addr: "127.0.0.1:0" {"}"}
         backends:
           - name: team-a-data

@@ -143,6 +143,11 @@ public sealed partial class ChartAndExampleTests
     }
 
     [Test]
+    public void Chart_node_daemonset_shares_the_hosts_pid_namespace_like_the_manifests() =>
+        Assert.That(File.ReadAllText(Chart("templates", "node-daemonset.yaml")), Does.Match(@"(?m)^      hostPID: true$"),
+            "pod attribution of access events needs the readers' pids (InstallManifests.NodeDaemonSet sets HostPID)");
+
+    [Test]
     public void Chart_node_daemonset_projects_the_same_control_plane_token_as_the_manifests()
     {
         var template = File.ReadAllText(Chart("templates", "node-daemonset.yaml"));

@@ -150,6 +150,7 @@ public sealed class InstallManifestTests
             Assert.That(spec.ServiceAccountName, Is.EqualTo("warpdrive-node"));
             Assert.That(agent.Image, Is.EqualTo("example.com/node:1"));
             Assert.That(agent.SecurityContext.Privileged, Is.True);
+            Assert.That(spec.HostPID, Is.True, "readers' pids and /proc/<pid>/cgroup are visible only in the host's pid namespace");
             Assert.That(agent.Args, Is.EqualTo(new[] { "csi", "--endpoint", "unix:///csi/csi.sock", "--node-id", "$(NODE_NAME)", "--kube" }));
             Assert.That(agent.Env.Single(e => e.Name == "NODE_NAME").ValueFrom.FieldRef.FieldPath, Is.EqualTo("spec.nodeName"));
             Assert.That(hostPaths["fuse-device"], Is.EqualTo("/dev/fuse"));

@@ -47,7 +47,7 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
 {
     private readonly WebApplication _grpc;
     private readonly IContentSource _content;
-    private readonly IAccessRecorder _access;
+    private readonly SwitchableAccessRecorder _access;
     private readonly NodeMetrics _metrics;
     private readonly ConfigWatcher _watcher;
     private readonly MetricsServer? _metricsServer;
@@ -56,7 +56,7 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
     private ConfigMapMirror? _configMirror;
     private int _contentClosed;
 
-    private PluginHost(WebApplication grpc, IContentSource content, IAccessRecorder access, NodeMetrics metrics, SourceMounts sources, ConfigWatcher watcher, MetricsServer? metricsServer, HealthReport health)
+    private PluginHost(WebApplication grpc, IContentSource content, SwitchableAccessRecorder access, NodeMetrics metrics, SourceMounts sources, ConfigWatcher watcher, MetricsServer? metricsServer, HealthReport health)
     {
         _grpc = grpc;
         _content = content;
@@ -96,9 +96,12 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
 
         var content = ContentSources.Create(config.Cache, loggers);
         var metrics = new NodeMetrics(() => (content as BlockCache)?.Snapshot());
-        // Telemetry settings are read once: a changed sink takes a restart (a reload only changes data sources).
+        // A reload that changes telemetry: (e.g. the operator now knows the control plane's ClusterIP) swaps the
+        // recorder under the mounted trees (Telemetry/SwitchableAccessRecorder).
         var publications = new Publications();
-        var access = TelemetryPipeline.Create(config.Telemetry, loggers, new PublishedPodResolver(publications));
+        var pods = new PublishedPodResolver(publications);
+        var access = new SwitchableAccessRecorder(TelemetryPipeline.Create(config.Telemetry, loggers, pods));
+        var telemetry = new TelemetryReload(access, config.Telemetry, pods, loggers);
         SourceMounts? sources = null;
         KernelMounter mounter = null!;
         mounter = new KernelMounter(() => sources!.Config, content, access, loggers, backend => new InstrumentedBackend(backend, metrics));
@@ -110,7 +113,11 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
             new CacheDbCheck(() => content, config.Cache.Path, () => host is not null && Volatile.Read(ref host._contentClosed) != 0),
         ]);
         var metricsServer = await StartMetricsAsync(config, health, loggers).ConfigureAwait(false);
-        var watcher = new ConfigWatcher(options.ConfigPath, options.ReloadDebounce, sources.ApplyConfig, loggers.CreateLogger<ConfigWatcher>());
+        var watcher = new ConfigWatcher(options.ConfigPath, options.ReloadDebounce, async reloaded =>
+        {
+            await sources.ApplyConfig(reloaded).ConfigureAwait(false);
+            await telemetry.ApplyAsync(reloaded.Telemetry).ConfigureAwait(false);
+        }, loggers.CreateLogger<ConfigWatcher>());
 
         var readiness = new DeferredReadiness();
         var grpc = BuildGrpcServer(options, sources, mounter, readiness, publications, loggers);
@@ -167,10 +174,7 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
         await _grpc.StopAsync().ConfigureAwait(false);
         await _grpc.DisposeAsync().ConfigureAwait(false);
         await Sources.DisposeAsync().ConfigureAwait(false);
-        if (_access is IAsyncDisposable access)
-        {
-            await access.DisposeAsync().ConfigureAwait(false); // sends what is queued
-        }
+        await _access.DisposeAsync().ConfigureAwait(false); // sends what is queued
 
         if (_metricsServer is not null)
         {

@@ -232,6 +232,10 @@ public static class InstallManifests
                     Spec = new V1PodSpec
                     {
                         ServiceAccountName = Rbac.NodeName,
+                        // Access telemetry names the reading pod: FUSE gives the agent the reader's pid as seen from
+                        // the agent's pid namespace (0 for a process it cannot see), and the agent reads that pid's
+                        // /proc/<pid>/cgroup. Only the host's pid namespace sees the pods' processes.
+                        HostPID = true,
                         PriorityClassName = "system-node-critical",
                         Tolerations = [new V1Toleration { OperatorProperty = "Exists" }],
                         NodeSelector = new Dictionary<string, string> { ["kubernetes.io/os"] = "linux" },
