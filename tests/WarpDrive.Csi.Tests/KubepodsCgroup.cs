@@ -6,7 +6,7 @@ namespace WarpDrive.Csi.Tests;
 /// A real cgroup directory shaped like the one kubelet makes for a pod, so a process started in it looks, through
 /// <c>/proc/&lt;pid&gt;/cgroup</c>, exactly like a container of that pod: in the cgroup v2 hierarchy
 /// (<c>kubepods/burstable/pod&lt;uid&gt;</c>), or in the cgroup v1 <c>pids</c> hierarchy as the kubelet's cgroupfs
-/// driver lays it out on a v1 (hybrid) host (<c>kubepods/besteffort/pod&lt;uid&gt;/&lt;container&gt;</c>). Removed
+/// driver lays it out on a v1 (hybrid) host (<c>&lt;root&gt;/kubepods/besteffort/pod&lt;uid&gt;/&lt;container&gt;</c>). Removed
 /// on disposal (a cgroup is removable once its processes have exited); directories that existed are left alone.
 /// </summary>
 internal sealed class KubepodsCgroup : IDisposable
@@ -23,8 +23,10 @@ internal sealed class KubepodsCgroup : IDisposable
             : MountTable.Read().Where(e => e.FileSystemType == "cgroup2").Select(e => e.MountPoint).FirstOrDefault()
                 ?? throw new InvalidOperationException("no cgroup2 hierarchy is mounted; the test needs one to place a process in a pod's cgroup");
         _directory = root;
+        // v1: below a cgroup root of our own, as a kubelet with --cgroup-root lays it out. Never below the host's
+        // /kubepods: a running kubelet (the kit's cluster uses v1 hierarchies) removes pod cgroups it does not know.
         string[] segments = cgroupV1
-            ? ["kubepods", "besteffort", "pod" + podUid, "5e1f0c2b9a7d4e3f8a6b1c0d2e4f6a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f"]
+            ? ["warpdrive-test-" + Environment.ProcessId, "kubepods", "besteffort", "pod" + podUid, "5e1f0c2b9a7d4e3f8a6b1c0d2e4f6a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f"]
             : ["kubepods", "burstable", "pod" + podUid];
         foreach (var segment in segments)
         {
@@ -77,6 +79,10 @@ internal sealed class KubepodsCgroup : IDisposable
             try
             {
                 Directory.Delete(directory);
+                return;
+            }
+            catch (DirectoryNotFoundException)
+            {
                 return;
             }
             catch (IOException) when (attempt < 250)
