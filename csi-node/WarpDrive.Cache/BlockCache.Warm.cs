@@ -67,32 +67,33 @@ public sealed partial class BlockCache
             }
 
             progress?.Report(Current());
+            // The byte budget is spent in listing order, before any fetch starts: which blocks a capped run warms
+            // must not depend on which worker thread happens to run first.
             long reserved = 0;
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            try
+            var budgeted = new List<(CachedObject Object, long Index, StrongBox<int> Remaining)>(work.Count);
+            foreach (var item in work)
             {
-                await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = options.Workers, CancellationToken = stop.Token }, async (item, token) =>
+                reserved += item.Object.BlockLength(item.Index);
+                if (reserved > options.MaxBytes)
                 {
-                    var length = item.Object.BlockLength(item.Index);
-                    if (Interlocked.Add(ref reserved, length) > options.MaxBytes)
-                    {
-                        Volatile.Write(ref capReached, true);
-                        await stop.CancelAsync();
-                        return;
-                    }
+                    capReached = true;
+                    break;
+                }
 
-                    await EnsureBlockAsync(backend, item.Object, item.Index, token);
-                    Interlocked.Add(ref downloaded, length);
-                    if (Interlocked.Decrement(ref item.Remaining.Value) == 0)
-                    {
-                        Interlocked.Increment(ref filesDone);
-                        progress?.Report(Current());
-                    }
-                });
+                budgeted.Add(item);
             }
-            catch (OperationCanceledException) when (Volatile.Read(ref capReached) && !cancellationToken.IsCancellationRequested)
+
+            await Parallel.ForEachAsync(budgeted, new ParallelOptions { MaxDegreeOfParallelism = options.Workers, CancellationToken = cancellationToken }, async (item, token) =>
             {
-            }
+                var length = item.Object.BlockLength(item.Index);
+                await EnsureBlockAsync(backend, item.Object, item.Index, token);
+                Interlocked.Add(ref downloaded, length);
+                if (Interlocked.Decrement(ref item.Remaining.Value) == 0)
+                {
+                    Interlocked.Increment(ref filesDone);
+                    progress?.Report(Current());
+                }
+            });
         }
         finally
         {

@@ -67,6 +67,28 @@ public sealed class WarmTests
         Assert.That(_bed.Backend.ReadAtCalls, Is.EqualTo(16));
     }
 
+    [Test]
+    public async Task ACappedWarmSpendsItsBudgetInListingOrderWhateverTheWorkers()
+    {
+        for (var i = 0; i < 4; i++)
+        {
+            _bed.WriteFile($"data/f{i}.bin", 3 * CacheTestBed.SmallBlock, seed: i);
+        }
+
+        var cache = _bed.OpenCache();
+        // Room for the first file and one block of the second, with more workers than blocks.
+        var run = await cache.WarmAsync(_bed.Backend, "data", new WarmOptions { Workers = 16, MaxBytes = 4L * CacheTestBed.SmallBlock }, null, CancellationToken.None);
+        await _bed.CloseAsync(cache);
+        var reopened = _bed.OpenCache();
+        var rest = await reopened.WarmAsync(_bed.Backend, "data", new WarmOptions { Workers = 16 }, null, CancellationToken.None);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That((run.CapReached, run.FilesDone, run.BytesDownloaded), Is.EqualTo((true, 1, 4L * CacheTestBed.SmallBlock)));
+            Assert.That((rest.FilesSkipped, rest.BytesDownloaded), Is.EqualTo((1, 8L * CacheTestBed.SmallBlock)), "f0 was complete, one block of f1 too");
+        });
+    }
+
     /// <summary>Progress&lt;T&gt; posts to the thread pool; the test wants reports in order, as they happen.</summary>
     private sealed class SynchronousProgress(List<WarmProgress> reports) : IProgress<WarmProgress>
     {

@@ -42,7 +42,8 @@ public sealed partial class PluginFixture : IAsyncDisposable
     /// <param name="settings">Extra top-level YAML of the node config (e.g. a telemetry section); {root} is the fixture's temp dir.</param>
     /// <param name="backends">Extra entries of <c>backends:</c>, indented as list items; {root} as above.</param>
     /// <param name="register">Serve kubelet's plugin registration in <see cref="RegistrationDirectory"/> (endpoint: the CSI socket).</param>
-    public static async Task<PluginFixture> StartAsync(TimeSpan? grace = null, string settings = "", string backends = "", bool register = false)
+    /// <param name="cacheSettings">Extra keys of <c>cache:</c>, e.g. <c>passthrough: "off"</c>.</param>
+    public static async Task<PluginFixture> StartAsync(TimeSpan? grace = null, string settings = "", string backends = "", bool register = false, string cacheSettings = "")
     {
         var root = Directory.CreateTempSubdirectory("warpdrive-csi-").FullName;
         var fixture = new PluginFixture(root);
@@ -51,7 +52,7 @@ public sealed partial class PluginFixture : IAsyncDisposable
             fixture.WriteData("data-a", ("hello.txt", "hello from team a\n"), ("sub/deep.bin", null));
             fixture.WriteData("shared", ("readme.txt", "shared data\n"));
             Directory.CreateDirectory(Path.GetDirectoryName(fixture.ConfigPath)!);
-            fixture.WriteConfig(settings.Replace("{root}", root, StringComparison.Ordinal) + "\n" + fixture.ConfigYaml(backends.Replace("{root}", root, StringComparison.Ordinal)));
+            fixture.WriteConfig(settings.Replace("{root}", root, StringComparison.Ordinal) + "\n" + fixture.ConfigYaml(backends.Replace("{root}", root, StringComparison.Ordinal), cacheSettings: cacheSettings));
             await fixture.StartHostAsync(grace ?? TimeSpan.Zero, register);
             return fixture;
         }
@@ -63,9 +64,9 @@ public sealed partial class PluginFixture : IAsyncDisposable
     }
 
     /// <summary>The test config: team-a-data owned by team-a (team-b allowed), shared owned by nobody.</summary>
-    public string ConfigYaml(string extraBackends = "", string dataARoot = "data-a") => $"""
+    public string ConfigYaml(string extraBackends = "", string dataARoot = "data-a", string cacheSettings = "") => $"""
         mount_point: /unused-in-csi-mode
-        cache: {"{"} path: {Root}/cache, max_size: 64MiB, block_size: 1MiB {"}"}
+        cache: {"{"} path: {Root}/cache, max_size: 64MiB, block_size: 1MiB{(cacheSettings.Length > 0 ? ", " + cacheSettings : "")} {"}"}
         metrics: {"{"} addr: "127.0.0.1:0" {"}"}
         backends:
           - name: team-a-data

@@ -75,12 +75,13 @@ public sealed partial class ChartAndExampleTests
         List<string> Rules<T>(string name, Func<T, IList<V1PolicyRule>> rules) where T : IMetadata<V1ObjectMeta> =>
             Flatten(rules(objects.OfType<T>().Single(o => o.Metadata.Name == name)));
         var operatorClusterRules = controlPlane ? [.. Rbac.OperatorClusterRules(), .. Rbac.ControlPlaneClusterRules()] : Rbac.OperatorClusterRules();
+        var operatorNamespaceRules = controlPlane ? [.. Rbac.OperatorNamespaceRules(), .. Rbac.ControlPlaneNamespaceRules()] : Rbac.OperatorNamespaceRules();
 
         Assert.Multiple(() =>
         {
             Assert.That(Rules<V1ClusterRole>("warpdrive-operator", r => r.Rules), Is.EqualTo(Flatten(operatorClusterRules)));
             Assert.That(Rules<V1ClusterRole>("warpdrive-operator", r => r.Rules).Contains("authentication.k8s.io/tokenreviews:create"), Is.EqualTo(controlPlane));
-            Assert.That(Rules<V1Role>("warpdrive-operator", r => r.Rules), Is.EqualTo(Flatten(Rbac.OperatorNamespaceRules())));
+            Assert.That(Rules<V1Role>("warpdrive-operator", r => r.Rules), Is.EqualTo(Flatten(operatorNamespaceRules)));
             Assert.That(Rules<V1ClusterRole>("warpdrive-node", r => r.Rules), Is.EqualTo(Flatten(Rbac.NodeClusterRules())));
             Assert.That(Rules<V1Role>("warpdrive-node", r => r.Rules), Is.EqualTo(Flatten(Rbac.NodeNamespaceRules())));
             Assert.That(objects.OfType<V1RoleBinding>().SelectMany(b => b.Subjects).Select(s => s.NamespaceProperty), Is.All.EqualTo("release-ns"));
@@ -140,6 +141,11 @@ public sealed partial class ChartAndExampleTests
         Assert.That(csi.Driver, Is.EqualTo(WarpDriveApi.CsiDriverName));
         Assert.That(csi.VolumeAttributes.Keys, Is.EquivalentTo(new[] { "source", "subPath" }));
     }
+
+    [Test]
+    public void Chart_node_daemonset_shares_the_hosts_pid_namespace_like_the_manifests() =>
+        Assert.That(File.ReadAllText(Chart("templates", "node-daemonset.yaml")), Does.Match(@"(?m)^      hostPID: true$"),
+            "pod attribution of access events needs the readers' pids (InstallManifests.NodeDaemonSet sets HostPID)");
 
     [Test]
     public void Chart_node_daemonset_projects_the_same_control_plane_token_as_the_manifests()

@@ -59,6 +59,8 @@ public sealed class CrdGenerationTests
             Assert.That(columns, Is.EqualTo(new Dictionary<string, string>
             {
                 ["Type"] = ".spec.backend.type",
+                ["Ready"] = ".status.conditions[?(@.type==\"Ready\")].status",
+                ["Reachable"] = ".status.conditions[?(@.type==\"BackendReachable\")].status",
                 ["Ready Nodes"] = ".status.nodesReady",
                 ["Cached"] = ".status.cachedBytes",
                 ["Age"] = ".metadata.creationTimestamp",

@@ -72,7 +72,7 @@ public sealed class InstallManifestTests
     }
 
     [Test]
-    public void Node_agent_can_only_read_its_configmaps_and_node_and_report_warm_status()
+    public void Node_agent_can_only_read_its_configmaps_and_node_and_report_warm_and_source_status()
     {
         var cluster = Single<V1ClusterRole>("warpdrive-node").Rules;
         var local = Single<V1Role>("warpdrive-node").Rules;
@@ -82,7 +82,7 @@ public sealed class InstallManifestTests
             Assert.That(Grants(cluster), Is.EquivalentTo(new[]
             {
                 "warpdrive.io/warpcachewarms:get", "warpdrive.io/warpcachewarms:list", "warpdrive.io/warpcachewarms:watch",
-                "warpdrive.io/warpcachewarms/status:patch", "/nodes:get",
+                "warpdrive.io/warpcachewarms/status:patch", "warpdrive.io/warpdatasources/status:patch", "/nodes:get",
             }));
             Assert.That(Grants(local), Is.EquivalentTo(new[] { "/configmaps:get", "/configmaps:watch" }));
         });
@@ -150,6 +150,7 @@ public sealed class InstallManifestTests
             Assert.That(spec.ServiceAccountName, Is.EqualTo("warpdrive-node"));
             Assert.That(agent.Image, Is.EqualTo("example.com/node:1"));
             Assert.That(agent.SecurityContext.Privileged, Is.True);
+            Assert.That(spec.HostPID, Is.True, "readers' pids and /proc/<pid>/cgroup are visible only in the host's pid namespace");
             Assert.That(agent.Args, Is.EqualTo(new[] { "csi", "--endpoint", "unix:///csi/csi.sock", "--node-id", "$(NODE_NAME)", "--kube" }));
             Assert.That(agent.Env.Single(e => e.Name == "NODE_NAME").ValueFrom.FieldRef.FieldPath, Is.EqualTo("spec.nodeName"));
             Assert.That(hostPaths["fuse-device"], Is.EqualTo("/dev/fuse"));

@@ -14,12 +14,20 @@ public sealed class IdentityTests
     [TestCase("0::/kubepods.slice/kubepods-pod0b8d2e9f_1c2a_4c7e_9d7c_2f7f5c1a9b3e.slice/crio-77aa.scope\n", TestName = "cgroup v2, systemd driver, guaranteed")]
     [TestCase("0::/kubepods/burstable/pod0B8D2E9F-1C2A-4C7E-9D7C-2F7F5C1A9B3E/c1\n", TestName = "cgroup v2, cgroupfs driver, upper case")]
     [TestCase("13:pids:/user.slice\n12:memory:/kubepods/besteffort/pod0b8d2e9f-1c2a-4c7e-9d7c-2f7f5c1a9b3e/c\n1:name=systemd:/kubepods/besteffort/pod0b8d2e9f-1c2a-4c7e-9d7c-2f7f5c1a9b3e/c\n", TestName = "several hierarchies")]
+    [TestCase("12:pids:/kubepods/besteffort/pod0b8d2e9f-1c2a-4c7e-9d7c-2f7f5c1a9b3e/5e1f0c2b9a7d\n11:hugetlb:/kubepods/besteffort/pod0b8d2e9f-1c2a-4c7e-9d7c-2f7f5c1a9b3e/5e1f0c2b9a7d\n"
+        + "4:memory:/kubepods/besteffort/pod0b8d2e9f-1c2a-4c7e-9d7c-2f7f5c1a9b3e/5e1f0c2b9a7d\n1:name=systemd:/kubepods/besteffort/pod0b8d2e9f-1c2a-4c7e-9d7c-2f7f5c1a9b3e/5e1f0c2b9a7d\n0::/\n",
+        TestName = "cgroup v1 hybrid host, cgroupfs driver (the kit cluster): unified line last and empty")]
+    [TestCase("0::/../../besteffort/pod0b8d2e9f-1c2a-4c7e-9d7c-2f7f5c1a9b3e/5e1f0c2b9a7d\n", TestName = "cgroup v2, cgroupfs, seen from a private cgroup namespace")]
+    [TestCase("0::/../../kubepods-besteffort-pod0b8d2e9f_1c2a_4c7e_9d7c_2f7f5c1a9b3e.slice/cri-containerd-5e1f.scope\n", TestName = "cgroup v2, systemd, seen from a private cgroup namespace")]
+    [TestCase("5:pids:/custom-root/kubepods/pod0b8d2e9f-1c2a-4c7e-9d7c-2f7f5c1a9b3e/c\n", TestName = "cgroup v1 below a kubelet cgroup root")]
     public void FindsThePodUid(string cgroup) => Assert.That(CgroupPodUid.Parse(cgroup), Is.EqualTo(Uid));
 
     [TestCase("0::/user.slice/user-1000.slice/session-3.scope\n")]
     [TestCase("0::/system.slice/docker-1f2e3d.scope\n")]
     [TestCase("0::/\n")]
     [TestCase("12:memory:/kubepods/burstable\n")]
+    [TestCase("0::/system.slice/pod0b8d2e9f.service\n")]
+    [TestCase("0::/user.slice/apod0b8d2e9f-1c2a-4c7e-9d7c-2f7f5c1a9b3e/x\n")]
     [TestCase("")]
     public void FindsNoPodOutsideKubernetes(string cgroup) => Assert.That(CgroupPodUid.Parse(cgroup), Is.Null);
 

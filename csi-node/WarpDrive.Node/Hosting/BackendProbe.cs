@@ -15,9 +15,15 @@ public static class BackendProbe
 {
     private const int MaxEntriesPerListing = 1000;
     private const int MaxDepth = 4;
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+    /// <summary>The probe's time limit, also named in a Timeout outcome.</summary>
+    public static TimeSpan Timeout { get; } = TimeSpan.FromSeconds(30);
 
-    public static async Task RunAsync(string name, IBackend backend, ILogger logger, CancellationToken cancellationToken)
+    /// <summary>
+    /// Probes <paramref name="backend"/>, logs the result naming it, and returns what was observed in words fit for a
+    /// status condition (never an exception's text: messages of SDK errors can carry request details). Null when
+    /// <paramref name="cancellationToken"/> ended the probe (unmounted or stopping meanwhile).
+    /// </summary>
+    public static async Task<ProbeOutcome?> RunAsync(string name, IBackend backend, ILogger logger, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(Timeout);
@@ -32,18 +38,23 @@ public static class BackendProbe
 
             logger.LogInformation("backend {Backend} reachable: {What} in {Milliseconds} ms", name,
                 first is null ? "listed (no object found near the root)" : $"listed and read {first.Path}", clock.ElapsedMilliseconds);
+            return ProbeOutcome.Reached(first is null
+                ? "listed the backend; no object was found near its root"
+                : "listed the backend and read from its first object");
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // unmounted meanwhile
+            return null; // unmounted meanwhile
         }
         catch (OperationCanceledException)
         {
             logger.LogWarning("backend {Backend} did not answer within {Seconds} s of mounting; reads from it will fail until it does", name, Timeout.TotalSeconds);
+            return ProbeOutcome.Failed(ProbeReasons.Timeout, $"the backend did not answer within {Timeout.TotalSeconds:0} s");
         }
         catch (Exception e) when (e is BackendException or IOException or UnauthorizedAccessException or HttpRequestException)
         {
             logger.LogWarning("backend {Backend} is not usable yet: {Error}", name, e.Message);
+            return ProbeOutcome.From(e);
         }
     }
 
@@ -68,4 +79,45 @@ public static class BackendProbe
 
         return firstDirectory is null || depth >= MaxDepth ? null : await FirstObjectAsync(backend, firstDirectory.Path, depth + 1, cancellationToken).ConfigureAwait(false);
     }
+}
+
+/// <summary>CamelCase causes a probe reports (the WarpDataSource CRD's <c>status.nodes[].reason</c>).</summary>
+public static class ProbeReasons
+{
+    public const string Reachable = "Reachable";
+    public const string AccessDenied = "AccessDenied";
+    public const string NotFound = "NotFound";
+    public const string Timeout = "Timeout";
+    public const string Unreachable = "Unreachable";
+    public const string Throttled = "Throttled";
+    public const string SetupFailed = "SetupFailed";
+    public const string BackendError = "BackendError";
+}
+
+/// <summary>
+/// What one probe of a backend observed: reached or not, a CamelCase reason and one sentence of our own. The
+/// sentence is chosen from the failure's kind, never copied from an exception, so it can go into a Kubernetes
+/// status as it is.
+/// </summary>
+public sealed record ProbeOutcome(bool Reachable, string Reason, string Message)
+{
+    public static ProbeOutcome Reached(string message) => new(true, ProbeReasons.Reachable, message);
+
+    public static ProbeOutcome Failed(string reason, string message) => new(false, reason, message);
+
+    /// <summary>The outcome for a failure the probe caught (a backend, I/O, permission or HTTP error).</summary>
+    public static ProbeOutcome From(Exception error) => error switch
+    {
+        BackendException { Kind: BackendErrorKind.AccessDenied } or UnauthorizedAccessException =>
+            Failed(ProbeReasons.AccessDenied, "the backend refused the node's credentials or lacks permission (access denied)"),
+        BackendException { Kind: BackendErrorKind.NotFound } =>
+            Failed(ProbeReasons.NotFound, "the bucket, container or root the source names does not exist"),
+        BackendException { Kind: BackendErrorKind.Timeout } =>
+            Failed(ProbeReasons.Timeout, "the backend did not answer in time"),
+        BackendException { Kind: BackendErrorKind.Throttled } =>
+            Failed(ProbeReasons.Throttled, "the backend kept throttling the node's requests"),
+        BackendException { Kind: BackendErrorKind.Unavailable } or HttpRequestException or IOException =>
+            Failed(ProbeReasons.Unreachable, "the backend's endpoint could not be reached or kept failing"),
+        _ => Failed(ProbeReasons.BackendError, "the backend answered with an error (the node agent's log has the details)"),
+    };
 }

@@ -36,6 +36,9 @@ public sealed record PluginOptions
 
     /// <summary>Register with kubelet ourselves (no node-driver-registrar sidecar); null: a sidecar does it.</summary>
     public RegistrationOptions? Registration { get; init; }
+
+    /// <summary>How this node reports what it observes of each source's backend (with <see cref="Kubernetes"/>).</summary>
+    public SourceReporterOptions SourceReports { get; init; } = new();
 }
 
 /// <summary>
@@ -47,16 +50,17 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
 {
     private readonly WebApplication _grpc;
     private readonly IContentSource _content;
-    private readonly IAccessRecorder _access;
+    private readonly SwitchableAccessRecorder _access;
     private readonly NodeMetrics _metrics;
     private readonly ConfigWatcher _watcher;
     private readonly MetricsServer? _metricsServer;
     private WarmJobRunner? _warmJobs;
+    private SourceStatusReporter? _sourceReports;
     private ConfigMapMirror? _configMirror;
     private KubeletRegistration? _registration;
     private int _contentClosed;
 
-    private PluginHost(WebApplication grpc, IContentSource content, IAccessRecorder access, NodeMetrics metrics, SourceMounts sources, ConfigWatcher watcher, MetricsServer? metricsServer, HealthReport health)
+    private PluginHost(WebApplication grpc, IContentSource content, SwitchableAccessRecorder access, NodeMetrics metrics, SourceMounts sources, ConfigWatcher watcher, MetricsServer? metricsServer, HealthReport health)
     {
         _grpc = grpc;
         _content = content;
@@ -80,6 +84,9 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
 
     public HealthReport Health { get; }
 
+    /// <summary>The reachability reporter (<c>--kube</c>); null without the Kubernetes API.</summary>
+    public SourceStatusReporter? SourceReports => _sourceReports;
+
     /// <summary>Where /metrics and /healthz are served; null when metrics are disabled.</summary>
     public Uri? MetricsAddress => _metricsServer?.Address;
 
@@ -99,10 +106,13 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
 
         var content = ContentSources.Create(config.Cache, loggers);
         var metrics = new NodeMetrics(() => (content as BlockCache)?.Snapshot());
-        // Telemetry settings are read once: a changed sink takes a restart (a reload only changes data sources).
+        // A reload that changes telemetry: (e.g. the operator now knows the control plane's ClusterIP) swaps the
+        // recorder under the mounted trees (Telemetry/SwitchableAccessRecorder).
         var store = new PublicationStore(Path.Combine(options.StateDirectory, "publications"));
         var publications = new Publications(store);
-        var access = TelemetryPipeline.Create(config.Telemetry, loggers, new PublishedPodResolver(publications));
+        var pods = new PublishedPodResolver(publications);
+        var access = new SwitchableAccessRecorder(TelemetryPipeline.Create(config.Telemetry, loggers, pods));
+        var telemetry = new TelemetryReload(access, config.Telemetry, pods, loggers);
         SourceMounts? sources = null;
         KernelMounter mounter = null!;
         mounter = new KernelMounter(() => sources!.Config, content, access, loggers, backend => new InstrumentedBackend(backend, metrics));
@@ -117,7 +127,11 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
             new KubeletRegistrationCheck(() => host?._registration?.Status),
         ]);
         var metricsServer = await StartMetricsAsync(config, health, loggers).ConfigureAwait(false);
-        var watcher = new ConfigWatcher(options.ConfigPath, options.ReloadDebounce, sources.ApplyConfig, loggers.CreateLogger<ConfigWatcher>());
+        var watcher = new ConfigWatcher(options.ConfigPath, options.ReloadDebounce, async reloaded =>
+        {
+            await sources.ApplyConfig(reloaded).ConfigureAwait(false);
+            await telemetry.ApplyAsync(reloaded.Telemetry).ConfigureAwait(false);
+        }, loggers.CreateLogger<ConfigWatcher>());
 
         var readiness = new DeferredReadiness();
         var grpc = BuildGrpcServer(options, sources, mounter, readiness, publications, loggers);
@@ -141,6 +155,7 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
         if (options.Kubernetes is not null)
         {
             host._warmJobs = WarmJobRunner.Start(new k8s.Kubernetes(options.Kubernetes), options.NodeId, () => sources.Config, content as BlockCache, loggers, options.WarmJobs);
+            host._sourceReports = SourceStatusReporter.Start(new k8s.Kubernetes(options.Kubernetes), options.NodeId, () => sources.Config, loggers, options.SourceReports);
         }
 
         logger.LogInformation("CSI node plugin {Name} {Version} serving node {NodeId} on unix://{Socket}", CsiDriver.Name, IdentityService.Version, options.NodeId, options.SocketPath);
@@ -194,6 +209,11 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
             await _configMirror.DisposeAsync().ConfigureAwait(false); // no config rewrite while the rest stops
         }
 
+        if (_sourceReports is not null)
+        {
+            await _sourceReports.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_warmJobs is not null)
         {
             await _warmJobs.DisposeAsync().ConfigureAwait(false); // before the cache closes: a warm in progress uses it
@@ -203,10 +223,7 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
         await _grpc.StopAsync().ConfigureAwait(false);
         await _grpc.DisposeAsync().ConfigureAwait(false);
         await Sources.DisposeAsync().ConfigureAwait(false);
-        if (_access is IAsyncDisposable access)
-        {
-            await access.DisposeAsync().ConfigureAwait(false); // sends what is queued
-        }
+        await _access.DisposeAsync().ConfigureAwait(false); // sends what is queued
 
         if (_metricsServer is not null)
         {

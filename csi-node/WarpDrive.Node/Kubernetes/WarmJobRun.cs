@@ -93,7 +93,8 @@ public sealed class WarmJobRun : IProgress<WarmProgress>
                 }
                 catch (Exception e) when (e is BackendException or IOException)
                 {
-                    return Failed($"quota check of team \"{team}\" for source {spec.Source}: {e.Message}");
+                    loggers.CreateLogger<WarmJobRun>().LogWarning("warm job {Key}: quota check failed: {Error}", job.Key, e.Message);
+                    return Failed($"quota check of team \"{team}\" for source {spec.Source}: {Describe(e)}");
                 }
             }
 
@@ -119,7 +120,8 @@ public sealed class WarmJobRun : IProgress<WarmProgress>
                 }
                 catch (Exception e) when (e is BackendException or IOException)
                 {
-                    return Failed($"warming path \"{path}\" of source {spec.Source}: {e.Message}");
+                    loggers.CreateLogger<WarmJobRun>().LogWarning("warm job {Key}: warming {Path} failed: {Error}", job.Key, path, e.Message);
+                    return Failed($"warming path \"{path}\" of source {spec.Source}: {Describe(e)}");
                 }
 
                 if (result.FilesTotal == 0)
@@ -144,6 +146,14 @@ public sealed class WarmJobRun : IProgress<WarmProgress>
 
         return Final(WarmNodePhases.Succeeded, null);
     }
+
+    /// <summary>
+    /// What a status may say about a failure: a backend's message is our own safe text ("backend: read 'p' failed:
+    /// access denied"); a local I/O error's is .NET's, so it gets a sentence of ours and the log keeps the detail.
+    /// </summary>
+    private static string Describe(Exception error) => error is BackendException
+        ? error.Message
+        : "a local I/O error on the node (the node agent's log has the details)";
 
     private WarmNodeEntry Failed(string error) =>
         Final(WarmNodePhases.Failed, error.Length <= WarmNodeEntry.MaxErrorLength ? error : error[..WarmNodeEntry.MaxErrorLength]);

@@ -62,7 +62,10 @@ public static class WarmQuotaCheck
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            return $"cannot reach the control plane for the quota check of team \"{team}\": {e.Message}";
+            // Our own words: the message of an HttpRequestException is .NET's and goes into a user-visible status.
+            return e is TaskCanceledException
+                ? $"the control plane at {telemetry.HttpUrl} did not answer the quota check of team \"{team}\" within {Timeout.TotalSeconds:0} s"
+                : $"cannot reach the control plane at {telemetry.HttpUrl} for the quota check of team \"{team}\"";
         }
     }
 }

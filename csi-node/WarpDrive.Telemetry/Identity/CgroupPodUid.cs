@@ -7,7 +7,12 @@ namespace WarpDrive.Telemetry.Identity;
 /// below a per-pod cgroup; both drivers are recognised:
 /// cgroupfs <c>/kubepods/burstable/pod1b2c…-…/&lt;container&gt;</c> and systemd
 /// <c>/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1b2c…_….slice/cri-containerd-….scope</c>
-/// (the systemd form writes the UID's dashes as underscores).
+/// (the systemd form writes the UID's dashes as underscores). Every line is looked at, so a cgroup v1 or hybrid
+/// host (one line per hierarchy, <c>12:pids:/kubepods/besteffort/pod…/…</c>, with <c>0::/</c> for the unified one)
+/// is read as well as a v2 one. Paths may also be relative to the reader's cgroup namespace: on cgroup v2 the
+/// runtime gives the agent's container a private one, so another pod's cgroupfs path reads
+/// <c>0::/../../besteffort/pod1b2c…/…</c>, without <c>kubepods</c>; a whole <c>pod&lt;uid&gt;</c> path segment is
+/// therefore enough.
 /// </summary>
 public static partial class CgroupPodUid
 {
@@ -27,6 +32,6 @@ public static partial class CgroupPodUid
         return null;
     }
 
-    [GeneratedRegex(@"kubepods.*?[/-]pod(?<uid>[0-9a-fA-F]{8}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{12})(\.slice)?(/|$)")]
+    [GeneratedRegex(@"(kubepods.*?[/-]|/)pod(?<uid>[0-9a-fA-F]{8}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{12})(\.slice)?(/|$)")]
     private static partial Regex PodSegment();
 }

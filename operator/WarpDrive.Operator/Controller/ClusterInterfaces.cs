@@ -26,6 +26,9 @@ public interface IClusterCache
 
     /// <summary>A Secret in the operator's namespace.</summary>
     V1Secret? OwnSecret(string name);
+
+    /// <summary>A Service in the operator's namespace (only the control plane's is cached, and only while it is enabled).</summary>
+    V1Service? OwnService(string name);
 }
 
 /// <summary>
@@ -53,7 +56,7 @@ public interface IClusterClient
     /// </summary>
     Task SetFinalizersAsync(WarpDataSource source, IList<string> finalizers, CancellationToken cancellationToken);
 
-    /// <summary>Applies the fields of the status the operator owns.</summary>
+    /// <summary>Applies the fields of the status the operator owns; <c>status.nodes</c> belongs to the agents.</summary>
     Task ApplySourceStatusAsync(WarpDataSource source, WarpDataSourceStatus status, CancellationToken cancellationToken);
 
     /// <summary>Applies the operator's fields of a warm job's status; <c>status.nodes</c> belongs to the agents.</summary>

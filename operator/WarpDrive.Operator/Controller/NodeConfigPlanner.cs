@@ -18,11 +18,14 @@ public sealed class NodeConfigPlanner(IClusterCache cache, IClusterClient client
         var sources = LiveSources(cache);
         var secrets = await ReferencedSecretsAsync(client, sources, cancellationToken).ConfigureAwait(false);
         var keys = new SecretKeyIndex(secrets.Values.OfType<V1Secret>());
+        var controlPlaneUrl = options.ControlPlaneEnabled
+            ? options.ControlPlaneUrlFor(cache.OwnService(OperatorOptions.ControlPlaneServiceName)?.Spec?.ClusterIP)
+            : null;
         return cache.Nodes()
             .OrderBy(n => n.Metadata.Name, StringComparer.Ordinal)
             .Select(node =>
             {
-                var rendering = renderer.Render(node, sources, keys);
+                var rendering = renderer.Render(node, sources, keys, controlPlaneUrl);
                 return new NodePlan(node, rendering, NodeConfigMaps.Build(node, rendering, options));
             })
             .ToList();

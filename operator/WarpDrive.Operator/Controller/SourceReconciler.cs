@@ -105,9 +105,9 @@ public sealed class SourceReconciler(
         var nodesReady = serving.Count(p => readyAgents.Contains(p.Node.Metadata.Name));
 
         var credentialsValid = await CredentialsConditionAsync(source, generation, cancellationToken).ConfigureAwait(false);
-        // The agents have no channel to report backend reachability yet (README: "BackendReachable").
-        var reachable = Conditions.Make(SourceConditions.BackendReachable, null, "NotReported",
-            "node agents do not report backend reachability yet", generation);
+        // What the serving nodes' agents observed (each writes its own status.nodes entry).
+        var reachability = ReachabilityAggregator.Aggregate(source.Status?.Nodes, serving.Select(p => p.Node.Metadata.Name).ToList());
+        var reachable = Conditions.Make(SourceConditions.BackendReachable, reachability.Reachable, reachability.Reason, reachability.Message, generation);
 
         StatusCondition ready;
         if (credentialsValid.Status == "False")
@@ -127,9 +127,18 @@ public sealed class SourceReconciler(
             ready = Conditions.Make(SourceConditions.Ready, false, "NodesNotReady",
                 $"rendered into {serving.Count} of {selected.Count} nodes' configs; {nodesReady} node agents ready", generation);
         }
+        else if (reachability.Reachable == false)
+        {
+            ready = Conditions.Make(SourceConditions.Ready, false, "BackendUnreachable", reachability.Message, generation);
+        }
+        else if (reachability.Reachable is null)
+        {
+            ready = Conditions.Make(SourceConditions.Ready, false, "BackendNotReported",
+                $"served by {nodesReady} nodes; waiting for their agents to report whether they reach the backend", generation);
+        }
         else
         {
-            ready = Conditions.Make(SourceConditions.Ready, true, "Serving", $"served by {nodesReady} nodes", generation);
+            ready = Conditions.Make(SourceConditions.Ready, true, "Serving", $"served by {nodesReady} nodes, {reachability.Message}", generation);
         }
 
         return new WarpDataSourceStatus
@@ -181,6 +190,17 @@ public sealed class SourceReconciler(
         if (readyAfter.Reason == "Rejected" && readyBefore?.Reason != "Rejected")
         {
             events.Warning(source, "Rejected", readyAfter.Message);
+        }
+
+        var reachableBefore = Conditions.Find(before?.Conditions, SourceConditions.BackendReachable);
+        var reachableAfter = Conditions.Find(after.Conditions, SourceConditions.BackendReachable)!;
+        if (reachableAfter.Status == "False" && (reachableBefore?.Status != "False" || reachableBefore.Reason != reachableAfter.Reason))
+        {
+            events.Warning(source, "BackendUnreachable", reachableAfter.Message);
+        }
+        else if (reachableAfter.Status == "True" && reachableBefore?.Status != "True")
+        {
+            events.Normal(source, "BackendReachable", reachableAfter.Message);
         }
 
         if (before?.ObservedGeneration != after.ObservedGeneration)

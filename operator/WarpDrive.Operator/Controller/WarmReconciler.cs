@@ -95,7 +95,7 @@ public sealed class WarmReconciler(IClusterCache cache, IClusterClient client, I
                     $"{aggregate.Totals.NodesSucceeded} of {Math.Max(expected, reports.Count)} nodes succeeded", generation),
                 Conditions.Make(FailedCondition, failedNode is not null,
                     failedNode is null ? "NoNodeFailed" : "NodeFailed",
-                    failedNode is null ? "no node failed" : $"node {failedNode.Node} failed: {failedNode.Error ?? "no reason given"}", generation),
+                    failedNode is null ? "no node failed" : $"node {failedNode.Node} failed: {StatusText.Sentence(failedNode.Error, "no reason given")}", generation),
             ], now),
         };
     }

@@ -67,7 +67,8 @@ public static class InstallManifests
         objects.Add(ServiceAccount(Rbac.OperatorName, ns));
         objects.Add(ServiceAccount(Rbac.NodeName, ns));
         var operatorClusterRules = settings.ControlPlane ? [.. Rbac.OperatorClusterRules(), .. Rbac.ControlPlaneClusterRules()] : Rbac.OperatorClusterRules();
-        objects.AddRange(RoleAndBindings(Rbac.OperatorName, ns, operatorClusterRules, Rbac.OperatorNamespaceRules()));
+        var operatorNamespaceRules = settings.ControlPlane ? [.. Rbac.OperatorNamespaceRules(), .. Rbac.ControlPlaneNamespaceRules()] : Rbac.OperatorNamespaceRules();
+        objects.AddRange(RoleAndBindings(Rbac.OperatorName, ns, operatorClusterRules, operatorNamespaceRules));
         objects.AddRange(RoleAndBindings(Rbac.NodeName, ns, Rbac.NodeClusterRules(), Rbac.NodeNamespaceRules()));
         objects.Add(CsiDriver());
         if (settings.ControlPlane)
@@ -231,6 +232,10 @@ public static class InstallManifests
                     Spec = new V1PodSpec
                     {
                         ServiceAccountName = Rbac.NodeName,
+                        // Access telemetry names the reading pod: FUSE gives the agent the reader's pid as seen from
+                        // the agent's pid namespace (0 for a process it cannot see), and the agent reads that pid's
+                        // /proc/<pid>/cgroup. Only the host's pid namespace sees the pods' processes.
+                        HostPID = true,
                         PriorityClassName = "system-node-critical",
                         Tolerations = [new V1Toleration { OperatorProperty = "Exists" }],
                         NodeSelector = new Dictionary<string, string> { ["kubernetes.io/os"] = "linux" },

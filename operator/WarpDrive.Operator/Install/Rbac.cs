@@ -58,6 +58,14 @@ public static class Rbac
         Rule("coordination.k8s.io", ["leases"], ["get", "create", "update"]),
     ];
 
+    /// <summary>In the operator's namespace, only while the embedded governance control plane is enabled.</summary>
+    public static List<V1PolicyRule> ControlPlaneNamespaceRules() =>
+    [
+        // The control plane Service's ClusterIP, rendered into every node config as the telemetry address: node
+        // agents cannot count on cluster DNS (some clusters have none). Read only; one name is listed and watched.
+        Rule("", ["services"], Read),
+    ];
+
     /// <summary>Cluster-wide for the node agent: warm jobs live in users' namespaces.</summary>
     public static List<V1PolicyRule> NodeClusterRules() =>
     [
@@ -65,6 +73,9 @@ public static class Rbac
         Rule(WarpDriveApi.Group, ["warpcachewarms"], Read),
         // ...and report this node's entry of status.nodes with server-side apply. Nothing else is writable.
         Rule(WarpDriveApi.Group, ["warpcachewarms/status"], ["patch"]),
+        // What this node observes of each source's backend: its own status.nodes entry, by server-side apply on the
+        // status subresource (patch only: no get, list or watch of sources, no write of their spec).
+        Rule(WarpDriveApi.Group, ["warpdatasources/status"], ["patch"]),
         // Its own Node's labels, for a warm job's nodeSelector (RBAC cannot narrow get to one name per node).
         Rule("", ["nodes"], ["get"]),
     ];

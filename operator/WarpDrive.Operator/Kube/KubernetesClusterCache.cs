@@ -18,6 +18,7 @@ public sealed class KubernetesClusterCache : IClusterCache
     private readonly Informer<V1Node> nodes;
     private readonly Informer<V1ConfigMap> configMaps;
     private readonly Informer<V1Secret> secrets;
+    private readonly Informer<V1Service>? services;
     private readonly string ns;
 
     public KubernetesClusterCache(IKubernetes client, OperatorOptions options, ILoggerFactory logging)
@@ -29,6 +30,12 @@ public sealed class KubernetesClusterCache : IClusterCache
         nodes = new("nodes", ListWatches.Nodes(client), logger);
         configMaps = new("configmaps", ListWatches.ConfigMaps(client, ns, $"{ManagedLabels.ManagedBy}={WarpDriveApi.FieldManager}"), logger);
         secrets = new("secrets", ListWatches.OwnSecret(client, ns, options.CredentialsSecretName), logger);
+        if (options.ControlPlaneEnabled)
+        {
+            services = new("services", ListWatches.OwnService(client, ns, OperatorOptions.ControlPlaneServiceName), logger);
+            // The control plane Service's ClusterIP is every node's telemetry address.
+            services.Changed += _ => Raise(WorkKey.NodeConfigs);
+        }
 
         sources.Changed += source =>
         {
@@ -68,10 +75,10 @@ public sealed class KubernetesClusterCache : IClusterCache
     /// <summary>Runs every informer until cancelled.</summary>
     public Task RunAsync(CancellationToken cancellationToken) => Task.WhenAll(
         sources.RunAsync(cancellationToken), warms.RunAsync(cancellationToken), nodes.RunAsync(cancellationToken),
-        configMaps.RunAsync(cancellationToken), secrets.RunAsync(cancellationToken));
+        configMaps.RunAsync(cancellationToken), secrets.RunAsync(cancellationToken), services?.RunAsync(cancellationToken) ?? Task.CompletedTask);
 
     public Task WaitForSyncAsync(CancellationToken cancellationToken) =>
-        Task.WhenAll(sources.Synced, warms.Synced, nodes.Synced, configMaps.Synced, secrets.Synced).WaitAsync(cancellationToken);
+        Task.WhenAll(sources.Synced, warms.Synced, nodes.Synced, configMaps.Synced, secrets.Synced, services?.Synced ?? Task.CompletedTask).WaitAsync(cancellationToken);
 
     public IReadOnlyList<WarpDataSource> Sources() => sources.List();
 
@@ -86,6 +93,8 @@ public sealed class KubernetesClusterCache : IClusterCache
     public V1ConfigMap? OwnConfigMap(string name) => configMaps.Get(ns, name);
 
     public V1Secret? OwnSecret(string name) => secrets.Get(ns, name);
+
+    public V1Service? OwnService(string name) => services?.Get(ns, name);
 
     private void Raise(params WorkKey[] keys)
     {

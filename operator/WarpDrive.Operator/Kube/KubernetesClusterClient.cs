@@ -53,11 +53,23 @@ public sealed class KubernetesClusterClient(IKubernetes client, OperatorOptions 
 
     public Task ApplySourceStatusAsync(WarpDataSource source, WarpDataSourceStatus status, CancellationToken cancellationToken)
     {
+        // status.nodes belongs to the agents' field managers (one per node): never send it.
+        var mine = new WarpDataSourceStatus
+        {
+            Conditions = status.Conditions,
+            ObservedGeneration = status.ObservedGeneration,
+            NodesReady = status.NodesReady,
+            NodesTotal = status.NodesTotal,
+            CachedBytes = status.CachedBytes,
+            SourceObjects = status.SourceObjects,
+            SourceBytes = status.SourceBytes,
+            LastCrawlTime = status.LastCrawlTime,
+        };
         var body = new WarpDataSource
         {
             Metadata = new V1ObjectMeta { Name = source.Metadata.Name, NamespaceProperty = source.Metadata.NamespaceProperty },
             Spec = null!,
-            Status = status,
+            Status = mine,
         };
         return client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(Apply(body), WarpDriveApi.Group, WarpDriveApi.Version,
             SourceNames.Namespace(source), SourcePlural, source.Metadata.Name,

@@ -66,6 +66,13 @@ public static class ListWatches
                 allowWatchBookmarks: watch ? true : null, labelSelector: labelSelector, resourceVersion: version,
                 timeoutSeconds: watch ? WatchTimeoutSeconds : null, watch: watch, cancellationToken: ct));
 
+    /// <summary>One Service of the operator's namespace, by name.</summary>
+    public static IListWatch<V1Service> OwnService(IKubernetes client, string ns, string name) =>
+        new ListWatch<V1Service, V1ServiceList>((watch, version, ct) =>
+            client.CoreV1.ListNamespacedServiceWithHttpMessagesAsync(ns,
+                allowWatchBookmarks: watch ? true : null, fieldSelector: $"metadata.name={name}", resourceVersion: version,
+                timeoutSeconds: watch ? WatchTimeoutSeconds : null, watch: watch, cancellationToken: ct));
+
     /// <summary>Only the operator's own Secret (by name): tenants' Secrets are never cached.</summary>
     public static IListWatch<V1Secret> OwnSecret(IKubernetes client, string ns, string name) =>
         new ListWatch<V1Secret, V1SecretList>((watch, version, ct) =>

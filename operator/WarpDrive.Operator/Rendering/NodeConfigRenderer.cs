@@ -27,7 +27,8 @@ public sealed class NodeConfigRenderer(OperatorOptions options)
 
     private readonly CredentialsLayout credentials = new(options);
 
-    public NodeConfigRendering Render(V1Node node, IEnumerable<WarpDataSource> sources, SecretKeyIndex secretKeys)
+    /// <param name="controlPlaneUrl">Where telemetry goes (the Service's ClusterIP URL); null: its DNS name.</param>
+    public NodeConfigRendering Render(V1Node node, IEnumerable<WarpDataSource> sources, SecretKeyIndex secretKeys, string? controlPlaneUrl = null)
     {
         // Oldest first: when two sources claim one mount path, the one that had it keeps it.
         var selected = sources
@@ -61,7 +62,7 @@ public sealed class NodeConfigRenderer(OperatorOptions options)
             backends.Add((source, backend));
         }
 
-        var config = Serialize(Document(backends.Select(b => b.Backend)));
+        var config = Serialize(Document(backends.Select(b => b.Backend), controlPlaneUrl));
         // Backends valid one by one are valid together unless names or paths clash, which was checked above.
         WarpDrive.Config.ConfigLoader.LoadYaml(config, NoEnvironment);
 
@@ -76,7 +77,7 @@ public sealed class NodeConfigRenderer(OperatorOptions options)
             rejected);
     }
 
-    private Dictionary<string, object> Document(IEnumerable<Dictionary<string, object>> backends)
+    private Dictionary<string, object> Document(IEnumerable<Dictionary<string, object>> backends, string? controlPlaneUrl = null)
     {
         var document = new Dictionary<string, object>
         {
@@ -97,7 +98,7 @@ public sealed class NodeConfigRenderer(OperatorOptions options)
             {
                 ["enabled"] = true,
                 ["sink"] = "http",
-                ["http_url"] = options.ControlPlaneUrl,
+                ["http_url"] = controlPlaneUrl ?? options.ControlPlaneUrl,
                 // The projected token of the node's service account, audience warpdrive-control-plane (TokenReview).
                 ["token_file"] = options.ControlPlaneTokenFile,
                 // Per-minute sums on the node: one event per (user, path, op) instead of one per read.
@@ -215,9 +216,32 @@ public sealed class NodeConfigRenderer(OperatorOptions options)
         }
         catch (WarpDrive.Config.ConfigException e)
         {
-            // The agent's messages name keys and never print secret values, so they are safe for a status condition.
-            return e.Message;
+            // The agent's messages name keys and never print secret values; the key is rewritten into the
+            // WarpDataSource field the user wrote, so the condition says what to fix there.
+            return RejectionSentence(e);
         }
+    }
+
+    /// <summary>
+    /// <c>backends[0].config.root: is required</c> → <c>spec.backend.config.root: is required</c>: the agent's key of
+    /// the one rendered backend as the source's own field, never an exception's type name or inner messages.
+    /// </summary>
+    internal static string RejectionSentence(WarpDrive.Config.ConfigException error)
+    {
+        var problem = error.Message.StartsWith(error.Key + ": ", StringComparison.Ordinal) ? error.Message[(error.Key.Length + 2)..] : error.Message;
+        var key = System.Text.RegularExpressions.Regex.Replace(error.Key, @"^backends\[\d+\]\.?", "");
+        var field = key switch
+        {
+            "" or "backends" => "spec.backend",
+            "type" => "spec.backend.type",
+            "mount_path" => "spec.backend.mountPath",
+            "name" => "metadata.name",
+            _ when key.StartsWith("config", StringComparison.Ordinal) => "spec.backend." + key,
+            "auth.method" => "spec.auth.method",
+            _ when key.StartsWith("auth.", StringComparison.Ordinal) => "spec.auth.settings." + key["auth.".Length..],
+            _ => "spec.backend (" + key + ")",
+        };
+        return StatusText.Sentence($"{field}: {problem}", $"{field}: the node agent refuses this setting");
     }
 
     private static Dictionary<string, object> Sorted(IDictionary<string, string> map) =>

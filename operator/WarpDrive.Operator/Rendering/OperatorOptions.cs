@@ -35,8 +35,23 @@ public sealed record OperatorOptions
     /// </summary>
     public bool ControlPlaneEnabled { get; init; }
 
-    /// <summary>The Service <c>warpdrive-control-plane</c> in <see cref="Namespace"/> (port 8090 whatever the listen port).</summary>
-    public string ControlPlaneUrl => $"http://warpdrive-control-plane.{Namespace}.svc:8090";
+    /// <summary>The Service in <see cref="Namespace"/> in front of the control plane (the chart's and the manifests').</summary>
+    public const string ControlPlaneServiceName = "warpdrive-control-plane";
+
+    /// <summary>The Service's port, whatever the control plane listens on.</summary>
+    public const int ControlPlaneServicePort = 8090;
+
+    /// <summary>The Service by its cluster DNS name: the fallback while its ClusterIP is not known.</summary>
+    public string ControlPlaneUrl => $"http://{ControlPlaneServiceName}.{Namespace}.svc:{ControlPlaneServicePort}";
+
+    /// <summary>
+    /// The address node agents send telemetry to: the Service's ClusterIP when known (kube-proxy routes it from any
+    /// pod, with or without cluster DNS), else its DNS name (<see cref="ControlPlaneUrl"/>).
+    /// </summary>
+    public string ControlPlaneUrlFor(string? clusterIp) =>
+        clusterIp is { Length: > 0 } ip && ip != "None" && System.Net.IPAddress.TryParse(ip, out var address)
+            ? $"http://{(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip)}:{ControlPlaneServicePort}"
+            : ControlPlaneUrl;
 
     /// <summary>Directory of the node agent's projected service-account token for the control plane's audience.</summary>
     public string ControlPlaneTokenDir { get; init; } = "/var/run/secrets/warpdrive/control-plane";

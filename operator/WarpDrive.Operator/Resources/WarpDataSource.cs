@@ -14,10 +14,13 @@ namespace WarpDrive.Operator.Resources;
 [CustomResource("warpdatasource", "wds")]
 [Description("A read-only data source served by WarpDrive on the nodes it selects.")]
 [PrinterColumn(0, "Type", "string", ".spec.backend.type", Description = "Backend type.")]
-[PrinterColumn(1, "Ready Nodes", "integer", ".status.nodesReady", Description = "Nodes serving the source.")]
-[PrinterColumn(2, "Total Nodes", "integer", ".status.nodesTotal", Priority = 1, Description = "Nodes the source selects.")]
-[PrinterColumn(3, "Cached", "integer", ".status.cachedBytes", Description = "Bytes of the source held in node caches.")]
-[PrinterColumn(4, "Age", "date", ".metadata.creationTimestamp")]
+[PrinterColumn(1, "Ready", "string", ".status.conditions[?(@.type==\"Ready\")].status", Description = "Whether every selected node serves the source and reaches its backend.")]
+[PrinterColumn(2, "Reachable", "string", ".status.conditions[?(@.type==\"BackendReachable\")].status", Description = "Whether the node agents reach the backend (True, False, Unknown until a node reports).")]
+[PrinterColumn(3, "Ready Nodes", "integer", ".status.nodesReady", Description = "Nodes serving the source.")]
+[PrinterColumn(4, "Total Nodes", "integer", ".status.nodesTotal", Priority = 1, Description = "Nodes the source selects.")]
+[PrinterColumn(5, "Reason", "string", ".status.conditions[?(@.type==\"Ready\")].reason", Priority = 1, Description = "Why the source is (not) ready.")]
+[PrinterColumn(6, "Cached", "integer", ".status.cachedBytes", Description = "Bytes of the source held in node caches.")]
+[PrinterColumn(7, "Age", "date", ".metadata.creationTimestamp")]
 [CelRule("self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$') && size(self.metadata.name) <= 63",
     "metadata.name must be a DNS label (lower-case letters, digits and '-', at most 63 characters): it names a node backend and a PersistentVolumeClaim",
     Reason = "FieldValueInvalid")]
@@ -135,6 +138,9 @@ public sealed class WarpDataSourceStatus
     [Description("Selected nodes whose agent serves the source.")]
     public int? NodesReady { get; set; }
 
+    [Description("One entry per node, written by that node's agent (its own field manager): what it observed of the backend. The operator sums them up into the BackendReachable condition."), ListMap("node")]
+    public IList<SourceNodeStatus>? Nodes { get; set; }
+
     [Description("Nodes the source selects.")]
     public int? NodesTotal { get; set; }
 
@@ -149,4 +155,24 @@ public sealed class WarpDataSourceStatus
 
     [Description("When the source was last crawled."), SchemaFormat("date-time")]
     public DateTime? LastCrawlTime { get; set; }
+}
+
+[Description("What one node's agent observed of the source's backend at its last probe.")]
+public sealed class SourceNodeStatus
+{
+    [Required, Description("Node name."), MaxLength(253)]
+    public string Node { get; set; } = "";
+
+    [Required, Description("Whether the agent listed the backend and read from it.")]
+    public bool Reachable { get; set; }
+
+    [Required, Description("CamelCase cause: Reachable, AccessDenied, NotFound, Timeout, Unreachable, Throttled, SetupFailed or BackendError."), MinLength(1), MaxLength(64)]
+    [RegularExpression(@"^[A-Za-z][A-Za-z0-9]*$")]
+    public string Reason { get; set; } = "";
+
+    [Description("One sentence for people; never an exception's text or a secret."), MaxLength(1024)]
+    public string? Message { get; set; }
+
+    [Description("When this node's observation last changed."), SchemaFormat("date-time")]
+    public DateTime? LastTransitionTime { get; set; }
 }

@@ -100,7 +100,7 @@ public sealed class ConfigMapMirrorTests
 
         _api.PutConfigMap(Namespace, Name, Data("version: 1\n", "s: 1\n")); // MODIFIED, same data (e.g. a label changed)
         _api.PutConfigMap(Namespace, Name, Data("version: 2\n", "s: 1\n")); // events arrive in order: this one comes after
-        await WaitUntil(() => File.ReadAllText(ConfigPath) == "version: 2\n");
+        await WaitForWrite(mirror, "version: 2\n", writes);
 
         Assert.That(mirror.Writes, Is.EqualTo(writes + 1), "only the changed config.yaml was written");
     }
@@ -116,7 +116,7 @@ public sealed class ConfigMapMirrorTests
         _api.DropWatches();
         await WaitUntil(() => _api.ConfigMapWatches == 2 && _api.OpenWatches == 1);
         _api.PutConfigMap(Namespace, Name, Data("version: 2\n"));
-        await WaitUntil(() => File.ReadAllText(ConfigPath) == "version: 2\n");
+        await WaitForWrite(mirror, "version: 2\n", 1);
         Assert.That(_api.ConfigMapGets, Is.EqualTo(gets + 1), "one GET after the dropped watch");
 
         // The watch ends; the ConfigMap's own version is now too old to watch from (410), so the mirror reads it
@@ -124,7 +124,7 @@ public sealed class ConfigMapMirrorTests
         _api.ExpireVersionsAndEndWatches();
         await WaitUntil(() => _api.ConfigMapWatches == 4 && _api.OpenWatches == 1);
         _api.PutConfigMap(Namespace, Name, Data("version: 3\n"));
-        await WaitUntil(() => File.ReadAllText(ConfigPath) == "version: 3\n");
+        await WaitForWrite(mirror, "version: 3\n", 2);
 
         Assert.Multiple(() =>
         {
@@ -142,7 +142,7 @@ public sealed class ConfigMapMirrorTests
 
         _api.DeleteConfigMap(Namespace, Name);
         _api.PutConfigMap(Namespace, Name, Data("version: 2\n"));
-        await WaitUntil(() => File.ReadAllText(ConfigPath) == "version: 2\n");
+        await WaitForWrite(mirror, "version: 2\n", 1);
 
         Assert.That(mirror.Writes, Is.EqualTo(2), "the delete wrote nothing");
     }
@@ -212,6 +212,14 @@ public sealed class ConfigMapMirrorTests
 
     private Task<ConfigMapMirror> StartMirrorAsync(CancellationToken cancellationToken = default) =>
         ConfigMapMirror.StartAsync(new k8s.Kubernetes(new KubernetesClientConfiguration { Host = _api.Url.ToString() }), Source, ConfigPath, _loggers, Fast, cancellationToken);
+
+    /// <summary>
+    /// Until the config file holds <paramref name="text"/> and the mirror has counted the write. The file is renamed
+    /// into place before <see cref="ConfigMapMirror.Writes"/> is incremented, so under load a test that only watched
+    /// the file could read the counter between the two.
+    /// </summary>
+    private async Task WaitForWrite(ConfigMapMirror mirror, string text, int writesBefore) =>
+        await WaitUntil(() => File.Exists(ConfigPath) && File.ReadAllText(ConfigPath) == text && mirror.Writes > writesBefore);
 
     private static async Task WaitUntil(Func<bool> done)
     {

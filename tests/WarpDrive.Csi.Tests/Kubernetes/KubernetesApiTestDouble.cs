@@ -34,7 +34,10 @@ internal sealed record RecordedApply(string Namespace, string Name, string Field
 /// <c>fieldSelector=metadata.name=...</c> from a resourceVersion (a watch without that selector, or a plain list, is
 /// answered 403 like RBAC does for the agent), with ADDED/MODIFIED/DELETED pushed by the test; a watch without a
 /// resourceVersion starts at the newest one with a synthetic ADDED of the object as it is. All kinds share one
-/// resourceVersion sequence, as they do in etcd.
+/// resourceVersion sequence, as they do in etcd. WarpDataSources, as the agent's reachability reporter uses them
+/// (status apply only): PATCH <c>.../warpdatasources/{name}/status</c> recorded like warm applies, 404 for a source the
+/// test did not create, and merged like server-side apply merges a list-map with one owner per entry: the field
+/// manager's previous entries are replaced by the ones its body holds (none: given up).
 /// </summary>
 internal sealed class KubernetesApiTestDouble : IAsyncDisposable
 {
@@ -48,6 +51,8 @@ internal sealed class KubernetesApiTestDouble : IAsyncDisposable
     private readonly List<(long Version, string Stream, string Line)> _events = [];
     private readonly List<(string Stream, Channel<string> Events, HttpContext Context)> _watchers = [];
     private readonly List<RecordedApply> _applies = [];
+    private readonly List<RecordedApply> _sourceApplies = [];
+    private readonly Dictionary<string, List<(string Manager, JsonNode Entry)>> _sources = new(StringComparer.Ordinal);
     private readonly string _nodeName;
     private readonly Dictionary<string, string> _nodeLabels;
     private TaskCompletionSource? _hold;
@@ -77,6 +82,7 @@ internal sealed class KubernetesApiTestDouble : IAsyncDisposable
         app.MapGet("/api/v1/nodes/{name}", server.GetNode);
         app.MapGet(Prefix + "/warpcachewarms", server.ListOrWatchAsync);
         app.MapMethods(Prefix + "/namespaces/{ns}/warpcachewarms/{name}/status", ["PATCH"], server.ApplyStatusAsync);
+        app.MapMethods(Prefix + "/namespaces/{ns}/warpdatasources/{name}/status", ["PATCH"], server.ApplySourceStatusAsync);
         app.MapGet("/api/v1/namespaces/{ns}/configmaps/{name}", server.GetConfigMap);
         app.MapGet("/api/v1/namespaces/{ns}/configmaps", server.WatchConfigMapAsync);
         await app.StartAsync();
@@ -92,6 +98,36 @@ internal sealed class KubernetesApiTestDouble : IAsyncDisposable
             {
                 return [.. _applies];
             }
+        }
+    }
+
+    /// <summary>Status applies to WarpDataSources received so far (404s included).</summary>
+    public IReadOnlyList<RecordedApply> SourceApplies
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _sourceApplies];
+            }
+        }
+    }
+
+    /// <summary>Creates a WarpDataSource (status applies to any other answer 404).</summary>
+    public void PutSource(string ns, string name)
+    {
+        lock (_gate)
+        {
+            _sources.TryAdd($"{ns}/{name}", []);
+        }
+    }
+
+    /// <summary>The source's <c>status.nodes</c> as the merged applies left it.</summary>
+    public IReadOnlyList<SourceNodeEntry> SourceEntries(string ns, string name)
+    {
+        lock (_gate)
+        {
+            return _sources.TryGetValue($"{ns}/{name}", out var entries) ? [.. entries.Select(e => e.Entry.Deserialize<SourceNodeEntry>()!)] : [];
         }
     }
 
@@ -456,6 +492,31 @@ internal sealed class KubernetesApiTestDouble : IAsyncDisposable
             warm["status"] = status;
             PublishLocked(WarmStream, "MODIFIED", warm);
             return Results.Json(warm.DeepClone());
+        }
+    }
+
+    private async Task<IResult> ApplySourceStatusAsync(HttpContext context, string ns, string name)
+    {
+        var body = (JsonObject)(await JsonNode.ParseAsync(context.Request.Body))!;
+        var query = context.Request.Query;
+        var manager = query["fieldManager"].ToString();
+        lock (_gate)
+        {
+            _sourceApplies.Add(new RecordedApply(ns, name, manager, query["force"] == "true", context.Request.ContentType ?? "", body));
+            if (!_sources.TryGetValue($"{ns}/{name}", out var entries))
+            {
+                return Results.Json(Status(404, "NotFound", $"warpdatasources.warpdrive.io \"{name}\" not found"), statusCode: 404);
+            }
+
+            entries.RemoveAll(e => e.Manager == manager);
+            foreach (var entry in body["status"]?["nodes"]?.AsArray() ?? [])
+            {
+                var node = entry!["node"]!.GetValue<string>();
+                entries.RemoveAll(e => e.Entry["node"]!.GetValue<string>() == node); // force: taken over
+                entries.Add((manager, entry.DeepClone()));
+            }
+
+            return Results.Json(body.DeepClone());
         }
     }
 

@@ -21,6 +21,7 @@ internal sealed class InMemoryCluster : IClusterCache, IClusterClient
     private readonly Dictionary<string, V1ConfigMap> configMaps = [];
     private readonly Dictionary<string, V1Secret> ownSecrets = [];
     private readonly Dictionary<string, V1Secret> tenantSecrets = [];
+    private readonly Dictionary<string, V1Service> ownServices = [];
     private long version = 1;
 
     public List<string> Writes { get; } = [];
@@ -72,6 +73,16 @@ internal sealed class InMemoryCluster : IClusterCache, IClusterClient
         warm.Status.Nodes = list;
     }
 
+    /// <summary>An agent's own status.nodes entry of a source, as it would apply it.</summary>
+    public void ReportSourceNode(string ns, string name, SourceNodeStatus entry)
+    {
+        var source = sources[Key(ns, name)];
+        source.Status ??= new WarpDataSourceStatus();
+        var list = source.Status.Nodes?.Where(n => n.Node != entry.Node).ToList() ?? [];
+        list.Add(entry);
+        source.Status.Nodes = list;
+    }
+
     public IReadOnlyList<WarpDataSource> Sources() => [.. sources.Values];
 
     public WarpDataSource? Source(string ns, string name) => sources.GetValueOrDefault(Key(ns, name));
@@ -85,6 +96,11 @@ internal sealed class InMemoryCluster : IClusterCache, IClusterClient
     public V1ConfigMap? OwnConfigMap(string name) => configMaps.GetValueOrDefault(name);
 
     public V1Secret? OwnSecret(string name) => ownSecrets.GetValueOrDefault(name);
+
+    public V1Service? OwnService(string name) => ownServices.GetValueOrDefault(name);
+
+    /// <summary>A Service in the operator's namespace, as the chart creates it.</summary>
+    public void AddOwnService(V1Service service) => ownServices[service.Metadata.Name] = service;
 
     public IReadOnlyDictionary<string, V1ConfigMap> ConfigMaps => configMaps;
 
@@ -153,7 +169,10 @@ internal sealed class InMemoryCluster : IClusterCache, IClusterClient
     public Task ApplySourceStatusAsync(WarpDataSource source, WarpDataSourceStatus status, CancellationToken cancellationToken)
     {
         Record($"status {SourceNames.Namespace(source)}/{source.Metadata.Name}");
-        sources[Key(SourceNames.Namespace(source), source.Metadata.Name)].Status = Clone(status);
+        var stored = sources[Key(SourceNames.Namespace(source), source.Metadata.Name)];
+        var copy = Clone(status);
+        copy.Nodes = stored.Status?.Nodes; // owned by the agents' field managers
+        stored.Status = copy;
         return Task.CompletedTask;
     }
 

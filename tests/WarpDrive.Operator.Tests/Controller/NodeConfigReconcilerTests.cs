@@ -21,6 +21,37 @@ public sealed class NodeConfigReconcilerTests
     }
 
     [Test]
+    public async Task Node_agents_send_telemetry_to_the_control_plane_service_by_cluster_ip_once_it_is_known()
+    {
+        var h = new ReconcilerHarness(new OperatorOptions { Namespace = "wd", ControlPlaneEnabled = true });
+        h.Cluster.Add(Fixtures.Node("gpu-1"));
+        h.Cluster.Add(Fixtures.Local("team-a", "imagenet"));
+        string Url() => WarpDrive.Config.ConfigLoader.LoadYaml(h.Cluster.ConfigMaps["warpdrive-node-gpu-1"].Data[NodeConfigMaps.ConfigKey], _ => null).Telemetry.HttpUrl;
+
+        await h.NodeConfigs.SyncAsync(CancellationToken.None);
+        var beforeTheService = Url();
+        h.Cluster.AddOwnService(new k8s.Models.V1Service
+        {
+            Metadata = new() { Name = OperatorOptions.ControlPlaneServiceName, NamespaceProperty = "wd" },
+            Spec = new() { ClusterIP = "10.96.12.34" },
+        });
+        var applied = await h.NodeConfigs.SyncAsync(CancellationToken.None);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(beforeTheService, Is.EqualTo("http://warpdrive-control-plane.wd.svc:8090"), "DNS name until the ClusterIP is known");
+            Assert.That(applied, Is.EqualTo(new[] { "warpdrive-node-gpu-1" }));
+            Assert.That(Url(), Is.EqualTo("http://10.96.12.34:8090"), "reachable without cluster DNS");
+        });
+    }
+
+    [TestCase("None", "http://warpdrive-control-plane.wd.svc:8090")]
+    [TestCase("", "http://warpdrive-control-plane.wd.svc:8090")]
+    [TestCase("fd00::12", "http://[fd00::12]:8090")]
+    public void A_headless_service_or_an_ipv6_cluster_ip_gives_a_usable_url(string clusterIp, string url) =>
+        Assert.That(new OperatorOptions { Namespace = "wd" }.ControlPlaneUrlFor(clusterIp), Is.EqualTo(url));
+
+    [Test]
     public async Task A_source_for_gpu_nodes_rewrites_only_their_config_maps()
     {
         var h = new ReconcilerHarness();

@@ -46,10 +46,38 @@ public sealed class RbacCoverageTests
     }
 
     [Test]
+    public void The_control_plane_service_informer_may_list_and_watch_services_only_with_the_control_plane()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(Grants(Rbac.ControlPlaneNamespaceRules(), "", "services", "list"), Is.True);
+            Assert.That(Grants(Rbac.ControlPlaneNamespaceRules(), "", "services", "watch"), Is.True);
+            Assert.That(Rbac.ControlPlaneNamespaceRules().SelectMany(r => r.Verbs), Is.EquivalentTo(new[] { "get", "list", "watch" }));
+            Assert.That(Grants(Rbac.OperatorNamespaceRules(), "", "services", "list"), Is.False, "only granted with the control plane");
+        });
+    }
+
+    [Test]
+    public void The_node_agent_may_patch_source_status_and_nothing_else_of_sources() // Kubernetes/SourceStatusReporter.cs
+    {
+        var rules = Rbac.NodeClusterRules();
+        Assert.Multiple(() =>
+        {
+            Assert.That(Grants(rules, "warpdrive.io", "warpdatasources/status", "patch"), Is.True);
+            foreach (var verb in new[] { "get", "list", "watch", "update", "patch", "delete" })
+            {
+                Assert.That(Grants(rules, "warpdrive.io", "warpdatasources", verb), Is.False, verb);
+            }
+
+            Assert.That(Grants(rules, "warpdrive.io", "warpdatasources/status", "update"), Is.False);
+        });
+    }
+
+    [Test]
     public void The_node_agent_cannot_write_config_maps()
     {
-        // Why BackendReachable is not reported through ConfigMap annotations: patch would let one node's agent
-        // rewrite every node's configuration.
+        // Why BackendReachable is reported in the source's status.nodes and not through ConfigMap annotations:
+        // patch would let one node's agent rewrite every node's configuration.
         Assert.That(Grants(Rbac.NodeNamespaceRules(), "", "configmaps", "patch"), Is.False);
     }
 

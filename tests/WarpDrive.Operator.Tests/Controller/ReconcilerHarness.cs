@@ -8,8 +8,9 @@ namespace WarpDrive.Operator.Tests.Controller;
 /// <summary>The real reconcilers wired to an <see cref="InMemoryCluster"/>, a fake clock and recorded events.</summary>
 internal sealed class ReconcilerHarness
 {
-    public ReconcilerHarness()
+    public ReconcilerHarness(OperatorOptions? options = null)
     {
+        Options = options ?? new() { Namespace = "warpdrive-system" };
         var planner = new NodeConfigPlanner(Cluster, Cluster, Options);
         NodeConfigs = new NodeConfigReconciler(planner, Cluster, Cluster, NullLogger.Instance);
         Credentials = new CredentialsReconciler(Cluster, Cluster, Options, NullLogger.Instance);
@@ -17,7 +18,7 @@ internal sealed class ReconcilerHarness
         Warms = new WarmReconciler(Cluster, Cluster, Events, Time, NullLogger.Instance);
     }
 
-    public OperatorOptions Options { get; } = new() { Namespace = "warpdrive-system" };
+    public OperatorOptions Options { get; }
 
     public InMemoryCluster Cluster { get; } = new();
 

@@ -32,7 +32,7 @@ public sealed class SourceReconcilerTests
             Assert.That((ready.Status, ready.Reason), Is.EqualTo(("False", "NodesNotReady")));
             Assert.That(Conditions.Find(source.Status.Conditions, SourceConditions.CredentialsValid)!.Status, Is.EqualTo("True"));
             var reachable = Conditions.Find(source.Status.Conditions, SourceConditions.BackendReachable)!;
-            Assert.That((reachable.Status, reachable.Reason), Is.EqualTo(("Unknown", "NotReported")));
+            Assert.That((reachable.Status, reachable.Reason), Is.EqualTo(("Unknown", "NotReported")), "no agent reported yet");
             Assert.That(h.Events.Reasons("Normal"), Is.EqualTo(new[] { "Rendered" }));
         });
     }
@@ -44,6 +44,7 @@ public sealed class SourceReconcilerTests
         h.Cluster.Add(Fixtures.Node("gpu-1"));
         h.Cluster.ReadyAgents.Add("gpu-1");
         h.Cluster.Add(Fixtures.Local("team-a", "imagenet"));
+        h.Cluster.ReportSourceNode("team-a", "imagenet", Reached("gpu-1"));
         await h.ReconcileSource("team-a", "imagenet");
         var transition = Conditions.Find(h.Cluster.Source("team-a", "imagenet")!.Status!.Conditions, SourceConditions.Ready)!.LastTransitionTime;
         h.Cluster.TakeWrites();
@@ -55,8 +56,116 @@ public sealed class SourceReconcilerTests
         Assert.That(Conditions.IsTrue(status.Conditions, SourceConditions.Ready), Is.True);
         Assert.That(Conditions.Find(status.Conditions, SourceConditions.Ready)!.LastTransitionTime, Is.EqualTo(transition));
         Assert.That(h.Cluster.TakeWrites().Where(w => w.StartsWith("status", StringComparison.Ordinal)), Is.Empty);
-        Assert.That(h.Events.Events, Has.Count.EqualTo(1), "no event for an unchanged source");
+        Assert.That(h.Events.Reasons("Normal"), Is.EqualTo(new[] { "BackendReachable", "Rendered" }), "no event for an unchanged source");
     }
+
+    [Test]
+    public async Task Serving_nodes_that_have_not_reported_leave_reachability_unknown_and_the_source_not_ready()
+    {
+        var h = new ReconcilerHarness();
+        h.Cluster.Add(Fixtures.Node("gpu-1"));
+        h.Cluster.ReadyAgents.Add("gpu-1");
+        h.Cluster.Add(Fixtures.Local("team-a", "imagenet"));
+
+        await h.ReconcileSource("team-a", "imagenet");
+
+        var status = h.Cluster.Source("team-a", "imagenet")!.Status!;
+        var reachable = Conditions.Find(status.Conditions, SourceConditions.BackendReachable)!;
+        var ready = Conditions.Find(status.Conditions, SourceConditions.Ready)!;
+        Assert.Multiple(() =>
+        {
+            Assert.That((reachable.Status, reachable.Reason, reachable.ObservedGeneration), Is.EqualTo(("Unknown", "NotReported", (long?)1)));
+            Assert.That((ready.Status, ready.Reason), Is.EqualTo(("False", "BackendNotReported")));
+        });
+    }
+
+    [Test]
+    public async Task A_node_that_cannot_reach_the_backend_makes_it_unreachable_naming_the_node_with_one_warning()
+    {
+        var h = new ReconcilerHarness();
+        foreach (var node in new[] { "gpu-1", "gpu-2", "gpu-3" })
+        {
+            h.Cluster.Add(Fixtures.Node(node));
+            h.Cluster.ReadyAgents.Add(node);
+        }
+
+        h.Cluster.Add(Fixtures.Local("team-a", "imagenet"));
+        h.Cluster.ReportSourceNode("team-a", "imagenet", Reached("gpu-1"));
+        h.Cluster.ReportSourceNode("team-a", "imagenet", new SourceNodeStatus
+        {
+            Node = "gpu-2", Reachable = false, Reason = "AccessDenied",
+            Message = "the backend refused the node's credentials or lacks permission (access denied)",
+        });
+        h.Cluster.ReportSourceNode("team-a", "imagenet", Reached("gpu-3"));
+
+        await h.ReconcileSource("team-a", "imagenet");
+        await h.ReconcileSource("team-a", "imagenet"); // a resync: same conditions, no second warning
+
+        var status = h.Cluster.Source("team-a", "imagenet")!.Status!;
+        var reachable = Conditions.Find(status.Conditions, SourceConditions.BackendReachable)!;
+        var ready = Conditions.Find(status.Conditions, SourceConditions.Ready)!;
+        Assert.Multiple(() =>
+        {
+            Assert.That((reachable.Status, reachable.Reason), Is.EqualTo(("False", "AccessDenied")));
+            Assert.That(reachable.Message, Does.Contain("node gpu-2").And.Contain("access denied").And.Contain("1 of 3 reporting nodes"));
+            Assert.That(reachable.Message, Does.Not.Contain("gpu-1").And.Not.Contain("gpu-3"));
+            Assert.That((ready.Status, ready.Reason), Is.EqualTo(("False", "BackendUnreachable")));
+            Assert.That(status.Nodes, Has.Count.EqualTo(3), "the operator's status apply keeps the agents' entries");
+            Assert.That(h.Events.Events.Where(e => e.Type == "Warning").Select(e => (e.Reason, e.Note.Contains("gpu-2", StringComparison.Ordinal))),
+                Is.EqualTo(new[] { ("BackendUnreachable", true) }));
+        });
+    }
+
+    [Test]
+    public async Task A_node_that_recovers_turns_reachability_true_with_one_normal_event_and_a_new_transition_time()
+    {
+        var h = new ReconcilerHarness();
+        h.Cluster.Add(Fixtures.Node("gpu-1"));
+        h.Cluster.ReadyAgents.Add("gpu-1");
+        h.Cluster.Add(Fixtures.Local("team-a", "imagenet"));
+        h.Cluster.ReportSourceNode("team-a", "imagenet", new SourceNodeStatus { Node = "gpu-1", Reachable = false, Reason = "Timeout", Message = "the backend did not answer within 30 s" });
+        await h.ReconcileSource("team-a", "imagenet");
+        var failedAt = Conditions.Find(h.Cluster.Source("team-a", "imagenet")!.Status!.Conditions, SourceConditions.BackendReachable)!.LastTransitionTime;
+
+        h.Time.Advance(TimeSpan.FromMinutes(3));
+        h.Cluster.ReportSourceNode("team-a", "imagenet", Reached("gpu-1"));
+        await h.ReconcileSource("team-a", "imagenet");
+
+        var status = h.Cluster.Source("team-a", "imagenet")!.Status!;
+        var reachable = Conditions.Find(status.Conditions, SourceConditions.BackendReachable)!;
+        Assert.Multiple(() =>
+        {
+            Assert.That((reachable.Status, reachable.Reason), Is.EqualTo(("True", "Reachable")));
+            Assert.That(reachable.LastTransitionTime, Is.EqualTo(failedAt.AddMinutes(3)));
+            Assert.That(Conditions.IsTrue(status.Conditions, SourceConditions.Ready), Is.True);
+            Assert.That(h.Events.Reasons("Warning"), Is.EqualTo(new[] { "BackendUnreachable" }));
+            Assert.That(h.Events.Reasons("Normal"), Is.EqualTo(new[] { "Rendered", "BackendReachable" }));
+        });
+    }
+
+    [Test]
+    public async Task Entries_of_nodes_that_no_longer_serve_the_source_are_not_counted()
+    {
+        var h = new ReconcilerHarness();
+        h.Cluster.Add(Fixtures.Node("gpu-1", ("pool", "gpu")));
+        h.Cluster.Add(Fixtures.Node("cpu-1", ("pool", "cpu")));
+        h.Cluster.ReadyAgents.Add("gpu-1");
+        h.Cluster.Add(Fixtures.Local("team-a", "imagenet", nodeSelector: new() { ["pool"] = "gpu" }));
+        h.Cluster.ReportSourceNode("team-a", "imagenet", Reached("gpu-1"));
+        // Left by cpu-1 when the source still selected it, or by a node since deleted.
+        h.Cluster.ReportSourceNode("team-a", "imagenet", new SourceNodeStatus { Node = "cpu-1", Reachable = false, Reason = "NotFound", Message = "gone" });
+        h.Cluster.ReportSourceNode("team-a", "imagenet", new SourceNodeStatus { Node = "deleted-node", Reachable = false, Reason = "Timeout", Message = "gone" });
+
+        await h.ReconcileSource("team-a", "imagenet");
+
+        var reachable = Conditions.Find(h.Cluster.Source("team-a", "imagenet")!.Status!.Conditions, SourceConditions.BackendReachable)!;
+        Assert.That((reachable.Status, reachable.Message), Is.EqualTo(("True", "reached from 1 of 1 nodes")));
+    }
+
+    private static SourceNodeStatus Reached(string node) => new()
+    {
+        Node = node, Reachable = true, Reason = "Reachable", Message = "listed the backend and read from its first object",
+    };
 
     [Test]
     public async Task A_missing_secret_makes_credentials_invalid_with_a_warning_once()
