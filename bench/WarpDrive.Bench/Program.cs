@@ -17,7 +17,7 @@ seqread.SetAction((result, _) => new SeqReadWorkload(
     result.GetValue(work)!, result.GetValue(files), result.GetValue(size), result.GetValue(readers), result.GetValue(repeats)).RunAsync(result.GetValue(json)));
 
 var allTargets = new[] { "native", "warpdrive-local", "warpdrive-s3", "warpdrive-azure", "rclone-mount", "s3fs" };
-var allWorkloads = new[] { "seqread", "randread", "meta", "warm", "epoch" };
+var allWorkloads = new[] { "seqread", "randread", "meta", "warm", "epoch", "smallfiles", "pytorch-jpeg", "pytorch-tar" };
 var output = new Option<string>("--out") { Description = "Where results.json and the charts go.", DefaultValueFactory = _ => "bench-results" };
 var docs = new Option<string?>("--docs") { Description = "Regenerate <dir>/benchmarks.md and <dir>/benchmarks/*.png from this run." };
 var quick = new Option<bool>("--quick") { Description = "Small dataset, one run per figure (no median)." };

@@ -52,12 +52,13 @@ internal sealed class Suite(SuiteOptions options)
         Console.WriteLine($"dataset: {sizes.Shards} x {sizes.ShardMiB} MiB shards, {sizes.EpochShards} x {sizes.EpochShardMiB} MiB epoch shards, {sizes.MetaObjects:N0} meta objects");
         data.EnsureCreated();
         var failures = new List<string>();
+        using var loader = StartPyTorch(data, sizes, failures);
         using var s3 = S3Remote.Start(options.WorkDirectory, data.Root, options.RttsMs);
         Console.WriteLine($"s3: the benchmark responder at {string.Join(", ", s3.Endpoints.Select(e => $"{e.Key} ms {e.Value}"))}");
         var remotes = new Remotes(s3.Endpoints, options.AzureEndpoint, options.AzureUploadEndpoint);
         await UploadAsync(data, remotes, failures).ConfigureAwait(false);
 
-        var workloads = CreateWorkloads(data, sizes).Where(w => options.Workloads.Contains(w.Name)).ToList();
+        var workloads = CreateWorkloads(data, sizes, loader).Where(w => options.Workloads.Contains(w.Name)).ToList();
         var rows = new List<Row>();
         foreach (var (name, rtt) in options.Targets.SelectMany(t => IsS3(t) ? options.RttsMs.Distinct().Select(r => (t, (int?)r)) : [(t, (int?)null)]))
         {
@@ -73,6 +74,11 @@ internal sealed class Suite(SuiteOptions options)
             _current = target;
             foreach (var workload in workloads)
             {
+                if (name == "warpdrive-azure" && workload.Name is "smallfiles" or "pytorch-jpeg" or "pytorch-tar")
+                {
+                    continue; // Azurite would need a copy of these trees; the S3 figures answer the question
+                }
+
                 var workloadClock = Stopwatch.StartNew();
                 try
                 {
@@ -105,14 +111,37 @@ internal sealed class Suite(SuiteOptions options)
         return failures.Count == 0 ? 0 : 3;
     }
 
-    private IEnumerable<IWorkload> CreateWorkloads(BenchDataset data, BenchSizes sizes) =>
-    [
-        new SeqReadBench(data, sizes),
-        new RandReadBench(data, sizes),
-        new MetaBench(data, sizes),
-        new WarmBench(data, sizes, options.CtlPath),
-        new EpochBench(data, sizes),
-    ];
+    private IWorkload[] CreateWorkloads(BenchDataset data, BenchSizes sizes, PyTorchLoader? loader)
+    {
+        IWorkload[] workloads =
+        [
+            new SeqReadBench(data, sizes),
+            new RandReadBench(data, sizes),
+            new MetaBench(data, sizes),
+            new WarmBench(data, sizes, options.CtlPath),
+            new EpochBench(data, sizes),
+            new SmallFilesBench(data, sizes),
+        ];
+        return loader is null ? workloads : [.. workloads, new PyTorchBench(data, sizes, loader, "jpeg"), new PyTorchBench(data, sizes, loader, "tar")];
+    }
+
+    /// <summary>The PyTorch workloads' image tree and loader process; null (and a failure line) without Debian's torch.</summary>
+    private PyTorchLoader? StartPyTorch(BenchDataset data, BenchSizes sizes, List<string> failures)
+    {
+        if (!options.Workloads.Any(w => w.StartsWith("pytorch", StringComparison.Ordinal)))
+        {
+            return null;
+        }
+
+        if (!PyTorchLoader.IsAvailable())
+        {
+            failures.Add($"pytorch-*: {PyTorchLoader.Python} cannot import torch and torchvision (apt-get install python3-torch python3-torchvision)");
+            return null;
+        }
+
+        PyTorchLoader.Make(Path.Combine(data.Root, data.ImagesDirectory), sizes);
+        return PyTorchLoader.Start(Path.Combine(options.WorkDirectory, "pytorch.log"));
+    }
 
     /// <summary>Targets that read the S3 responder: each is measured at every round trip.</summary>
     private static bool IsS3(string target) => target is "warpdrive-s3" or "rclone-mount" or "s3fs";
