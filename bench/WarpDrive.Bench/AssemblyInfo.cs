@@ -2,3 +2,4 @@
 [assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
 
 [assembly: System.Runtime.CompilerServices.InternalsVisibleTo("WarpDrive.Bench.Tests")]
+[assembly: System.Runtime.CompilerServices.InternalsVisibleTo("WarpDrive.Bench.Micro")]
