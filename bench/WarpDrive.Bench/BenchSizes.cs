@@ -10,7 +10,7 @@ internal sealed record BenchSizes(
 {
     /// <summary>Sized to finish in about four minutes on two cores: one run per figure, so no median.</summary>
     public static BenchSizes Quick { get; } = new(Shards: 4, ShardMiB: 8, Readers: 4, RandomReads: 200, EpochShards: 16, EpochShardMiB: 1, MetaObjects: 2_000, Repeats: 1, MetaRepeats: 1,
-        SmallFiles: 1_000, SmallDirectories: 10, SmallReaders: 8, Images: 800, ImageClasses: 8, ImageShards: 8, LoaderWorkers: 4, SlowRepeats: 1);
+        SmallFiles: 500, SmallDirectories: 5, SmallReaders: 8, Images: 400, ImageClasses: 8, ImageShards: 8, LoaderWorkers: 4, SlowRepeats: 1);
 
     /// <summary>
     /// The full run. The small-files tree is 10,000 files (~1.5 GiB) rather than ImageNet's scale: every client reads
