@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Benchmarks WarpDrive beside native reads and the FUSE clients people use today (rclone mount, s3fs):
-# builds warpdrive-bench in Release, installs what is missing (hack/deps.sh), starts s3rver and Azurite on
-# loopback, each behind warpdrive-bench's latency proxy, and runs `warpdrive-bench suite`, which creates the
-# dataset once, runs every workload against every target and writes bench-results/ (table, results.json,
-# charts) and docs/benchmarks.md with docs/benchmarks/*.png.
+# builds warpdrive-bench in Release, installs what is missing (hack/deps.sh; Debian's python3-torch and
+# python3-torchvision for the PyTorch workloads), starts Azurite on loopback behind warpdrive-bench's latency proxy,
+# and runs `warpdrive-bench suite`, which creates the dataset once, starts the benchmark S3 responder over it
+# (`warpdrive-bench s3-server`, reached directly for 0 ms and through the proxy for --latency-ms), runs every
+# workload against every target and writes bench-results/ (table, results.json, charts) and docs/benchmarks.md
+# with docs/benchmarks/*.png.
 #
 # Usage: hack/bench.sh [--quick] [--latency-ms N] [--docs|--no-docs]
-#   --quick       small dataset, one run per figure (no median); under 3 minutes on 2 cores once built.
+#   --quick       small dataset, one run per figure (no median), S3 clients at --latency-ms only;
+#                 about 4 minutes on 2 cores once built.
 #                 Does not rewrite docs/benchmarks.md unless --docs is given.
-#   --latency-ms  round trip the proxy adds in front of s3rver and Azurite (default 10).
+#   --latency-ms  round trip the proxy adds in front of the S3 responder and Azurite (default 10); the full
+#                 run also measures every S3 client at 0 ms.
 # Environment: WARPDRIVE_BENCH_DIR (work dir, default /tmp/warpdrive-bench), WARPDRIVE_BENCH_ARTIFACTS
 # (build output, default ./artifacts).
 # Everything started here is stopped by PID, and every mount under the work dir unmounted, on any exit.
@@ -46,7 +50,7 @@ cleanup() {
   for pid in "${started[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   sleep 1
   while read -r pid; do
-    [ -n "$pid" ] && [ -d "/proc/$pid" ] && grep -qaE 'warpdrive-node|rclone|s3fs' "/proc/$pid/cmdline" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    [ -n "$pid" ] && [ -d "/proc/$pid" ] && grep -qaE 'warpdrive-node|warpdrive-bench|rclone|s3fs' "/proc/$pid/cmdline" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
   done < "$pidfile"
   for pid in "${started[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   awk -v w="$work/" '$3 ~ /^fuse/ && index($2, w) == 1 {print $2}' /proc/mounts | while read -r m; do umount -l "$m" 2>/dev/null || true; done
@@ -75,6 +79,11 @@ t0=$(date +%s)
 echo "==> dependencies"
 bash "$repo/hack/deps.sh"
 command -v ss >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; }
+# The PyTorch workloads run Debian's torch with Debian's python (another python3 may come first on PATH).
+if ! /usr/bin/python3 -c 'import torch, torchvision, PIL' 2>/dev/null; then
+  echo "bench: installing python3-torch, python3-torchvision, python3-pil (apt)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-torchvision python3-pil >/dev/null
+fi
 
 echo "==> building warpdrive-bench (Release)"
 dotnet build "$repo/bench/WarpDrive.Bench" -c Release --artifacts-path "$artifacts" -nologo -clp:ErrorsOnly -v:q
@@ -90,29 +99,22 @@ if [ -z "$ctl" ] && [ "$quick" = 0 ] && [ -f "$repo/operator/WarpDrive.Ctl/WarpD
 fi
 t1=$(date +%s)
 
-echo "==> starting s3rver and Azurite behind a ${latency} ms proxy"
-s3_port=$(free_port) azure_port=$(free_port)
-mkdir -p "$work/s3rver" "$work/azurite"
-NODE_OPTIONS=--openssl-legacy-provider "$repo/.tools/node_modules/.bin/s3rver" -d "$work/s3rver" -a 127.0.0.1 -p "$s3_port" \
-  --silent --configure-bucket warpdrive-bench > "$work/s3rver.log" 2>&1 &
-started+=($!)
+echo "==> starting Azurite behind a ${latency} ms proxy (the suite starts the S3 responder itself)"
+azure_port=$(free_port)
+mkdir -p "$work/azurite"
 "$repo/.tools/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$azure_port" --location "$work/azurite" \
   --silent --skipApiVersionCheck --loose > "$work/azurite.log" 2>&1 &
 started+=($!)
-wait_port "$s3_port" s3rver
 wait_port "$azure_port" azurite
-s3_proxy=$(free_port)
-"${bench[@]}" proxy --listen-port "$s3_proxy" --upstream-port "$s3_port" --latency-ms "$latency" > "$work/proxy-s3.log" 2>&1 &
-started+=($!)
 azure_proxy=$(free_port)
 "${bench[@]}" proxy --listen-port "$azure_proxy" --upstream-port "$azure_port" --latency-ms "$latency" > "$work/proxy-azure.log" 2>&1 &
 started+=($!)
-wait_port "$s3_proxy" "s3 proxy"
 wait_port "$azure_proxy" "azure proxy"
 
 echo "==> running the suite"
-args=(suite --dir "$work" --out "$repo/bench-results" --latency-ms "$latency"
-  --s3-endpoint "http://127.0.0.1:$s3_proxy" --s3-upload-endpoint "http://127.0.0.1:$s3_port"
+rtts=(0 "$latency")
+[ "$quick" = 1 ] && rtts=("$latency")
+args=(suite --dir "$work" --out "$repo/bench-results" --latency-ms "$latency" --s3-rtt-ms "${rtts[@]}"
   --azure-endpoint "http://127.0.0.1:$azure_proxy" --azure-upload-endpoint "http://127.0.0.1:$azure_port")
 if [ "$quick" = 1 ]; then args+=(--quick); fi
 if [ "$docs" = yes ]; then args+=(--docs "$repo/docs"); fi

@@ -22,6 +22,31 @@ internal sealed class BenchDataset
         Shards = Enumerable.Range(0, sizes.Shards).Select(i => $"{ShardsDirectory}/shard-{i:D5}.tar").ToArray();
         EpochShards = Enumerable.Range(0, sizes.EpochShards).Select(i => $"epoch{sizes.EpochShardMiB}m/shard-{i:D5}.tar").ToArray();
         MetaPrefix = $"meta{sizes.MetaObjects}-";
+        SmallFiles = Enumerable.Range(0, sizes.SmallFiles)
+            .Select(i => $"small{sizes.SmallFiles}/d{i % sizes.SmallDirectories:D3}/f{i:D6}.bin").ToArray();
+        ImagesDirectory = $"images{sizes.Images}";
+    }
+
+    /// <summary>The small-files tree: files of 100–200 KiB (ImageNet-like sizes), round-robin over the directories.</summary>
+    public IReadOnlyList<string> SmallFiles { get; }
+
+    public long SmallFilesTotalBytes => SmallFiles.Sum(p => SmallFileBytes(p));
+
+    /// <summary>The PyTorch tree (made by bench/pytorch/loader.py): jpeg/&lt;class&gt;/*.jpg and tar/shard-*.tar of the same images.</summary>
+    public string ImagesDirectory { get; }
+
+    /// <summary>100–200 KiB, fixed per path, so the size never depends on creation order.</summary>
+    private static long SmallFileBytes(string path) => (100 << 10) + ((long)(uint)StableHash(path) % (100 << 10));
+
+    private static int StableHash(string text)
+    {
+        var hash = 17;
+        foreach (var c in text)
+        {
+            hash = unchecked((hash * 31) + c);
+        }
+
+        return hash;
     }
 
     public string Root { get; }
@@ -68,6 +93,10 @@ internal sealed class BenchDataset
         }
 
         EnsureFile(WarmupObject, WarmupObjectBytes);
+        foreach (var path in SmallFiles)
+        {
+            EnsureFile(path, SmallFileBytes(path));
+        }
 
         var content = new byte[MetaObjectBytes];
         foreach (var path in MetaObjectPaths())

@@ -17,31 +17,29 @@ seqread.SetAction((result, _) => new SeqReadWorkload(
     result.GetValue(work)!, result.GetValue(files), result.GetValue(size), result.GetValue(readers), result.GetValue(repeats)).RunAsync(result.GetValue(json)));
 
 var allTargets = new[] { "native", "warpdrive-local", "warpdrive-s3", "warpdrive-azure", "rclone-mount", "s3fs" };
-var allWorkloads = new[] { "seqread", "randread", "meta", "warm", "epoch" };
+var allWorkloads = new[] { "seqread", "randread", "meta", "warm", "epoch", "smallfiles", "pytorch-jpeg", "pytorch-tar" };
 var output = new Option<string>("--out") { Description = "Where results.json and the charts go.", DefaultValueFactory = _ => "bench-results" };
 var docs = new Option<string?>("--docs") { Description = "Regenerate <dir>/benchmarks.md and <dir>/benchmarks/*.png from this run." };
 var quick = new Option<bool>("--quick") { Description = "Small dataset, one run per figure (no median)." };
-var latency = new Option<int>("--latency-ms") { Description = "Round trip the proxy adds (only recorded here; the proxy is a separate process).", DefaultValueFactory = _ => 10 };
+var latency = new Option<int>("--latency-ms") { Description = "Round trip the latency proxy adds in front of a remote server.", DefaultValueFactory = _ => 10 };
+var rtts = new Option<int[]>("--s3-rtt-ms") { Description = "Round trips every S3 client is measured at (0: straight to the benchmark S3 responder).", DefaultValueFactory = _ => [0, 10], AllowMultipleArgumentsPerToken = true };
 var targets = new Option<string[]>("--targets") { Description = "Targets to run.", DefaultValueFactory = _ => allTargets, AllowMultipleArgumentsPerToken = true };
 var workloads = new Option<string[]>("--workloads") { Description = "Workloads to run.", DefaultValueFactory = _ => allWorkloads, AllowMultipleArgumentsPerToken = true };
-var s3 = new Option<string?>("--s3-endpoint") { Description = "s3rver as the clients reach it (through the latency proxy)." };
-var s3Upload = new Option<string?>("--s3-upload-endpoint") { Description = "s3rver reached directly, for creating the dataset." };
 var azure = new Option<string?>("--azure-endpoint") { Description = "Azurite's blob endpoint (through the latency proxy), without the account." };
 var azureUpload = new Option<string?>("--azure-upload-endpoint") { Description = "Azurite's blob endpoint reached directly." };
 var metaObjects = new Option<int?>("--meta-objects") { Description = "Objects in the meta tree (default 10,000; 2,000 with --quick)." };
 var ctl = new Option<string?>("--ctl") { Description = "warpdrive-ctl executable: WarpDrive targets are warmed with `warpdrive-ctl warm` instead of reads through the mount." };
 var suite = new Command("suite", "Every workload against every target (native, WarpDrive over local/S3/Azure, rclone mount, s3fs); table, results.json, charts.")
 {
-    work, output, docs, quick, latency, targets, workloads, s3, s3Upload, azure, azureUpload, metaObjects, ctl,
+    work, output, docs, quick, latency, rtts, targets, workloads, azure, azureUpload, metaObjects, ctl,
 };
 suite.SetAction((result, _) =>
 {
-    var remotes = result.GetValue(s3) is { } s3Endpoint && result.GetValue(azure) is { } azureEndpoint
-        ? new Remotes(s3Endpoint, result.GetValue(s3Upload) ?? s3Endpoint, azureEndpoint, result.GetValue(azureUpload) ?? azureEndpoint)
-        : null;
+    var azureEndpoint = result.GetValue(azure);
     return new Suite(new SuiteOptions(
         Path.GetFullPath(result.GetValue(work)!), Path.GetFullPath(result.GetValue(output)!), result.GetValue(docs) is { } d ? Path.GetFullPath(d) : null,
-        result.GetValue(quick), result.GetValue(latency), result.GetValue(targets)!, result.GetValue(workloads)!, remotes, result.GetValue(ctl), result.GetValue(metaObjects))).RunAsync();
+        result.GetValue(quick), result.GetValue(latency), result.GetValue(rtts)!, result.GetValue(targets)!, result.GetValue(workloads)!,
+        azureEndpoint, result.GetValue(azureUpload) ?? azureEndpoint, result.GetValue(ctl), result.GetValue(metaObjects))).RunAsync();
 });
 
 var listen = new Option<int>("--listen-port") { Description = "Loopback port to accept on.", Required = true };
@@ -57,5 +55,19 @@ proxy.SetAction(async (result, token) =>
     return 0;
 });
 
-var root = new RootCommand("warpdrive-bench: WarpDrive's benchmarks, each printed beside the same work done natively and by other FUSE clients.") { seqread, suite, proxy };
+var serveRoot = new Option<string>("--root") { Description = "Directory whose files are served as the bucket's objects.", Required = true };
+var bucket = new Option<string>("--bucket") { Description = "Bucket name (path-style).", DefaultValueFactory = _ => WarpDrive.Bench.Targets.Remotes.Bucket };
+var s3Server = new Command("s3-server", "A fast read-only S3-compatible responder for benchmarks: one bucket served from a directory on 127.0.0.1 (runs until SIGTERM).")
+{
+    serveRoot, bucket, listen,
+};
+s3Server.SetAction(async (result, token) =>
+{
+    var server = new WarpDrive.Bench.S3.BenchS3Server(result.GetValue(serveRoot)!, result.GetValue(bucket)!);
+    Console.WriteLine($"s3-server: {server.ObjectCount} objects of {result.GetValue(serveRoot)} as bucket {result.GetValue(bucket)} on 127.0.0.1:{result.GetValue(listen)}");
+    await server.RunAsync(result.GetValue(listen), token).ConfigureAwait(false);
+    return 0;
+});
+
+var root = new RootCommand("warpdrive-bench: WarpDrive's benchmarks, each printed beside the same work done natively and by other FUSE clients.") { seqread, suite, proxy, s3Server };
 return await root.Parse(args).InvokeAsync();

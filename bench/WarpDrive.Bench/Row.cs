@@ -12,6 +12,18 @@ internal sealed record Row(string Workload, string Target, string Mode, string M
     /// <summary>Median CPU seconds (user + system) the serving process spent per run; null for native.</summary>
     public double? CpuSeconds { get; init; }
 
+    /// <summary>
+    /// Median CPU seconds of the serving process per GiB delivered to the readers (user + system ÷ bytes read);
+    /// null for native and for workloads that move no file data (meta).
+    /// </summary>
+    public double? CpuSecondsPerGiB { get; init; }
+
+    /// <summary>Round trip to the remote server in ms; null for targets reading local disk.</summary>
+    public int? RttMs { get; init; }
+
+    /// <summary>The target with its round trip, as tables and charts name it ("s3fs @10ms").</summary>
+    public string Label => RttMs is { } rtt ? $"{Target} @{rtt}ms" : Target;
+
     public double? PeakRssMiB { get; init; }
 
     /// <summary>readahead_hit / (readahead_hit + readahead_wasted) over the runs; null when the agent has no /metrics.</summary>

@@ -5,15 +5,18 @@ using Azure.Storage;
 using Azure.Storage.Blobs;
 using WarpDrive.Backends;
 using WarpDrive.Bench.Report;
+using WarpDrive.Bench.S3;
 using WarpDrive.Bench.Targets;
 using WarpDrive.Bench.Workloads;
 
 namespace WarpDrive.Bench;
 
 /// <summary>Options of the `suite` command.</summary>
+/// <param name="RttsMs">Round trips every S3 client is measured at (0 = straight to the responder, others through the proxy).</param>
+/// <param name="AzureEndpoint">Azurite through the latency proxy (at <paramref name="LatencyMs"/>), null to skip warpdrive-azure.</param>
 internal sealed record SuiteOptions(
-    string WorkDirectory, string OutputDirectory, string? DocsDirectory, bool Quick, int LatencyMs,
-    IReadOnlyList<string> Targets, IReadOnlyList<string> Workloads, Remotes? Remotes, string? CtlPath, int? MetaObjects);
+    string WorkDirectory, string OutputDirectory, string? DocsDirectory, bool Quick, int LatencyMs, IReadOnlyList<int> RttsMs,
+    IReadOnlyList<string> Targets, IReadOnlyList<string> Workloads, string? AzureEndpoint, string? AzureUploadEndpoint, string? CtlPath, int? MetaObjects);
 
 /// <summary>
 /// Runs every selected workload against every selected target, one target at a time (its server started and
@@ -49,43 +52,51 @@ internal sealed class Suite(SuiteOptions options)
         Console.WriteLine($"dataset: {sizes.Shards} x {sizes.ShardMiB} MiB shards, {sizes.EpochShards} x {sizes.EpochShardMiB} MiB epoch shards, {sizes.MetaObjects:N0} meta objects");
         data.EnsureCreated();
         var failures = new List<string>();
-        if (options.Remotes is { } remotes)
-        {
-            await UploadAsync(data, remotes, failures).ConfigureAwait(false);
-        }
+        using var loader = StartPyTorch(data, sizes, failures);
+        using var s3 = S3Remote.Start(options.WorkDirectory, data.Root, options.RttsMs);
+        Console.WriteLine($"s3: the benchmark responder at {string.Join(", ", s3.Endpoints.Select(e => $"{e.Key} ms {e.Value}"))}");
+        var remotes = new Remotes(s3.Endpoints, options.AzureEndpoint, options.AzureUploadEndpoint);
+        await UploadAsync(data, remotes, failures).ConfigureAwait(false);
 
-        var workloads = CreateWorkloads(data, sizes).Where(w => options.Workloads.Contains(w.Name)).ToList();
+        var workloads = CreateWorkloads(data, sizes, loader).Where(w => options.Workloads.Contains(w.Name)).ToList();
         var rows = new List<Row>();
-        foreach (var name in options.Targets)
+        foreach (var (name, rtt) in options.Targets.SelectMany(t => IsS3(t) ? options.RttsMs.Distinct().Select(r => (t, (int?)r)) : [(t, (int?)null)]))
         {
-            using var target = CreateTarget(name, data);
+            using var target = CreateTarget(name, rtt, data, remotes);
             if (target is null)
             {
                 failures.Add($"{name}: not available (no remote endpoint given, or unknown target)");
                 continue;
             }
 
+            var label = rtt is { } ms ? $"{name} @{ms}ms" : name;
+
             _current = target;
             foreach (var workload in workloads)
             {
+                if (name == "warpdrive-azure" && workload.Name is "smallfiles" or "pytorch-jpeg" or "pytorch-tar")
+                {
+                    continue; // Azurite would need a copy of these trees; the S3 figures answer the question
+                }
+
                 var workloadClock = Stopwatch.StartNew();
                 try
                 {
                     var result = workload.Run(target);
                     rows.AddRange(result);
-                    Console.WriteLine($"  {name,-16} {workload.Name,-9} {string.Join("  ", result.Select(r => $"{r.Mode} {r.Value:F1} {r.Metric}"))}  ({workloadClock.Elapsed.TotalSeconds:F0} s)");
+                    Console.WriteLine($"  {label,-22} {workload.Name,-10} {string.Join("  ", result.Select(r => $"{r.Mode} {r.Value:F1} {r.Metric}"))}  ({workloadClock.Elapsed.TotalSeconds:F0} s)");
                 }
                 catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException or TimeoutException)
                 {
-                    failures.Add($"{name} / {workload.Name}: {e.Message}");
-                    Console.WriteLine($"  {name,-16} {workload.Name,-9} FAILED: {e.Message}");
+                    failures.Add($"{label} / {workload.Name}: {e.Message}");
+                    Console.WriteLine($"  {label,-22} {workload.Name,-10} FAILED: {e.Message}");
                 }
             }
 
             _current = null;
         }
 
-        var goals = Goals.Evaluate(rows, sizes.Readers);
+        var goals = Goals.Evaluate(rows, sizes.Readers, options.LatencyMs);
         var run = new BenchRun(started, clock.Elapsed, options.Quick, options.LatencyMs, sizes, MachineInfo.Read(options.WorkDirectory),
             workloads.Select(w => (w.Name, w.Description)).ToList(), rows, goals, failures);
         Print(run);
@@ -100,35 +111,60 @@ internal sealed class Suite(SuiteOptions options)
         return failures.Count == 0 ? 0 : 3;
     }
 
-    private IEnumerable<IWorkload> CreateWorkloads(BenchDataset data, BenchSizes sizes) =>
-    [
-        new SeqReadBench(data, sizes),
-        new RandReadBench(data, sizes),
-        new MetaBench(data, sizes),
-        new WarmBench(data, sizes, options.CtlPath),
-        new EpochBench(data, sizes),
-    ];
-
-    private ITarget? CreateTarget(string name, BenchDataset data) => (name, options.Remotes) switch
+    private IWorkload[] CreateWorkloads(BenchDataset data, BenchSizes sizes, PyTorchLoader? loader)
     {
-        ("native", _) => new NativeTarget(data.Root),
-        ("warpdrive-local", _) => WarpDriveTarget.Local(options.WorkDirectory, data.Root),
-        ("warpdrive-s3", { } r) => WarpDriveTarget.S3(options.WorkDirectory, r),
-        ("warpdrive-azure", { } r) => WarpDriveTarget.Azure(options.WorkDirectory, r),
-        ("rclone-mount", { } r) => new RcloneMountTarget(options.WorkDirectory, r),
-        ("s3fs", { } r) => new S3fsTarget(options.WorkDirectory, r),
-        _ => null,
-    };
+        IWorkload[] workloads =
+        [
+            new SeqReadBench(data, sizes),
+            new RandReadBench(data, sizes),
+            new MetaBench(data, sizes),
+            new WarmBench(data, sizes, options.CtlPath),
+            new EpochBench(data, sizes),
+            new SmallFilesBench(data, sizes),
+        ];
+        return loader is null ? workloads : [.. workloads, new PyTorchBench(data, sizes, loader, "jpeg"), new PyTorchBench(data, sizes, loader, "tar")];
+    }
 
-    private async Task UploadAsync(BenchDataset data, Remotes remotes, List<string> failures)
+    /// <summary>The PyTorch workloads' image tree and loader process; null (and a failure line) without Debian's torch.</summary>
+    private PyTorchLoader? StartPyTorch(BenchDataset data, BenchSizes sizes, List<string> failures)
     {
-        if (options.Targets.Any(t => t is "warpdrive-s3" or "rclone-mount" or "s3fs"))
+        if (!options.Workloads.Any(w => w.StartsWith("pytorch", StringComparison.Ordinal)))
         {
-            await using var s3 = BackendFactory.Create("bench-upload-s3", "s3", remotes.S3Config(upload: true));
-            await data.UploadAsync(s3, 16).ConfigureAwait(false);
+            return null;
         }
 
-        if (options.Targets.Contains("warpdrive-azure"))
+        if (!PyTorchLoader.IsAvailable())
+        {
+            failures.Add($"pytorch-*: {PyTorchLoader.Python} cannot import torch and torchvision (apt-get install python3-torch python3-torchvision)");
+            return null;
+        }
+
+        PyTorchLoader.Make(Path.Combine(data.Root, data.ImagesDirectory), sizes);
+        return PyTorchLoader.Start(Path.Combine(options.WorkDirectory, "pytorch.log"));
+    }
+
+    /// <summary>Targets that read the S3 responder: each is measured at every round trip.</summary>
+    private static bool IsS3(string target) => target is "warpdrive-s3" or "rclone-mount" or "s3fs";
+
+    private ITarget? CreateTarget(string name, int? rtt, BenchDataset data, Remotes remotes)
+    {
+        var s3 = rtt is { } r && remotes.S3Endpoints.TryGetValue(r, out var endpoint) ? endpoint : null;
+        return (name, s3) switch
+        {
+            ("native", _) => new NativeTarget(data.Root),
+            ("warpdrive-local", _) => WarpDriveTarget.Local(options.WorkDirectory, data.Root),
+            ("warpdrive-s3", { } e) => WarpDriveTarget.S3(options.WorkDirectory, e, rtt!.Value),
+            ("rclone-mount", { } e) => new RcloneMountTarget(options.WorkDirectory, e, rtt!.Value),
+            ("s3fs", { } e) => new S3fsTarget(options.WorkDirectory, e, rtt!.Value),
+            ("warpdrive-azure", _) when remotes.AzureEndpoint is { } azure => WarpDriveTarget.Azure(options.WorkDirectory, azure, options.LatencyMs),
+            _ => null,
+        };
+    }
+
+    /// <summary>The S3 responder serves the dataset directory itself; only Azurite needs a copy.</summary>
+    private async Task UploadAsync(BenchDataset data, Remotes remotes, List<string> failures)
+    {
+        if (options.Targets.Contains("warpdrive-azure") && remotes.AzureUploadEndpoint is not null)
         {
             try
             {

@@ -33,7 +33,7 @@ public static class BackendFactory
         ArgumentNullException.ThrowIfNull(config);
         return type switch
         {
-            "local" => CreateLocal(name, new BackendConfig(type, config).Required("root")),
+            "local" => CreateLocal(name, new BackendConfig(type, config).Required("root"), config.GetValueOrDefault("serve_in_place")),
             "s3" => new S3Backend(name, config, services?.AwsCredentials),
             "azureblob" => new AzureBlobBackend(name, config, services?.AzureCredential),
             "gcs" => new GcsBackend(name, config, services?.GcsTokenSource),
@@ -43,8 +43,12 @@ public static class BackendFactory
     }
 
     /// <summary>A root that is missing at start is a configuration mistake, not an empty dataset: refuse it by name.</summary>
-    private static LocalBackend CreateLocal(string name, string root) =>
-        Directory.Exists(root)
-            ? new LocalBackend(name, root)
+    private static LocalBackend CreateLocal(string name, string root, string? serveInPlace)
+    {
+        var mode = SourceFileSystem.ParseMode(serveInPlace)
+            ?? throw new BackendConfigException("serve_in_place", $"\"{serveInPlace}\" is not one of auto, true, false");
+        return Directory.Exists(root)
+            ? new LocalBackend(name, root, inPlace: mode)
             : throw new BackendConfigException("root", $"\"{root}\" does not exist or is not a directory");
+    }
 }

@@ -30,6 +30,14 @@ public sealed partial class BlockCache
         }
 
         files.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
+        if (backend is IInPlaceSource { ServesInPlace: true })
+        {
+            // Served in place from local disk: there is nothing to copy, every file counts as already there.
+            var nothing = new WarmProgress(files.Count, files.Count, files.Count, 0, 0, stopwatch.Elapsed, false);
+            progress?.Report(nothing);
+            return nothing;
+        }
+
         var acquired = new List<CachedObject>();
         var work = new List<(CachedObject Object, long Index, StrongBox<int> Remaining)>();
         var filesDone = 0;

@@ -18,6 +18,8 @@ public sealed partial class BlockCache : IContentSource, IPassthroughSource, IAs
     /// <summary>How many blocks may be read without re-hashing (see <see cref="VerifiedBlockSet"/>).</summary>
     private const int VerifiedCapacity = 1024;
 
+    /// <summary>How in-place backends (<see cref="IInPlaceSource"/>) are read when the kernel cannot pass through: directly.</summary>
+    private static readonly DirectContentSource InPlace = new();
     private readonly BlockCacheOptions _options;
     private readonly ILogger _logger;
     private readonly BlockFileLayout _layout;
@@ -80,6 +82,12 @@ public sealed partial class BlockCache : IContentSource, IPassthroughSource, IAs
         }
 
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
+        if (backend is IInPlaceSource { ServesInPlace: true })
+        {
+            // Already a file on local disk: a second copy would cost a write and space for nothing (README: in place).
+            return InPlace.Open(backend, version);
+        }
+
         var cachedObject = AcquireObject(backend.Name, version);
         if (_directoryOpens.OnOpen(backend.Name, version.Path))
         {
@@ -122,6 +130,14 @@ public sealed partial class BlockCache : IContentSource, IPassthroughSource, IAs
         ArgumentNullException.ThrowIfNull(version);
         file = null;
         pin = null;
+        if (backend is IInPlaceSource { ServesInPlace: true } source)
+        {
+            // The kernel reads the source file itself. Nothing of ours backs it, so there is nothing to pin.
+            file = source.TryOpenVersion(version.Path, version.ETag);
+            pin = file is null ? null : NoPin.Instance;
+            return file is not null;
+        }
+
         CachedObject? cachedObject;
         lock (_objectsGate)
         {
@@ -358,6 +374,16 @@ public sealed partial class BlockCache : IContentSource, IPassthroughSource, IAs
                 cachedObject.Unpin();
                 cachedObject.Release();
             }
+        }
+    }
+
+    /// <summary>The pin of a passthrough to a source file: nothing of the cache backs it, so nothing to hold.</summary>
+    private sealed class NoPin : IDisposable
+    {
+        public static readonly NoPin Instance = new();
+
+        public void Dispose()
+        {
         }
     }
 }

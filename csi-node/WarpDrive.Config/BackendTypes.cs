@@ -37,7 +37,7 @@ public static class BackendTypes
     public static IReadOnlyDictionary<string, IReadOnlyList<string>> ConfigKeys { get; } =
         new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal)
         {
-            [Local] = ["root"],
+            [Local] = ["root", "serve_in_place"],
             [S3] = ["bucket", "region", "endpoint", "path_style", "prefix", "access_key_env", "secret_key_env", .. RemoteKeys],
             [AzureBlob] = ["account", "container", "endpoint", "prefix", "account_key_env", "sas_token_env", "ca_file", .. RemoteKeys],
             // project: accepted (the examples name the bucket's project) but not needed to read objects.

@@ -3,7 +3,7 @@ using WarpDrive.Backends;
 namespace WarpDrive.DataPath.Tests;
 
 /// <summary>Wraps a real backend and adds a fixed delay to every data read, so a local directory behaves like a remote store.</summary>
-internal sealed class LatencyInjectingBackend(IBackend inner, TimeSpan readLatency) : IBackend
+internal sealed class LatencyInjectingBackend(IBackend inner, TimeSpan readLatency) : IBackend, IInPlaceSource
 {
     private long _reads;
 
@@ -12,6 +12,11 @@ internal sealed class LatencyInjectingBackend(IBackend inner, TimeSpan readLaten
     public string Name => inner.Name;
 
     public string Type => inner.Type;
+
+    /// <summary>Forwarded like the agent's own decorator does, so an in-place local backend stays in place.</summary>
+    public bool ServesInPlace => inner is IInPlaceSource { ServesInPlace: true };
+
+    public Microsoft.Win32.SafeHandles.SafeFileHandle? TryOpenVersion(string path, string expectedETag) => (inner as IInPlaceSource)?.TryOpenVersion(path, expectedETag);
 
     public IAsyncEnumerable<BackendEntry> ListAsync(string prefix, bool recursive, CancellationToken cancellationToken) => inner.ListAsync(prefix, recursive, cancellationToken);
 

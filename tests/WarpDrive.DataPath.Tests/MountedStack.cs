@@ -38,13 +38,14 @@ internal sealed class MountedStack : IAsyncDisposable
 
     public FuseServer Server { get; }
 
-    public static MountedStack Create(Action<string> populate, TimeSpan readLatency = default, long cacheSize = 1L << 30, int blockSize = 1 << 20, TimeSpan? ttl = null)
+    public static MountedStack Create(Action<string> populate, TimeSpan readLatency = default, long cacheSize = 1L << 30, int blockSize = 1 << 20, TimeSpan? ttl = null,
+        InPlaceMode inPlace = InPlaceMode.Never, bool passthrough = true)
     {
         var root = Directory.CreateTempSubdirectory("wd-datapath-").FullName;
         Directory.CreateDirectory(Path.Combine(root, "source"));
         Directory.CreateDirectory(Path.Combine(root, "mnt"));
         populate(Path.Combine(root, "source"));
-        var backend = new LatencyInjectingBackend(new LocalBackend("data", Path.Combine(root, "source")), readLatency);
+        var backend = new LatencyInjectingBackend(new LocalBackend("data", Path.Combine(root, "source"), inPlace: inPlace), readLatency);
         var cache = new BlockCache(new BlockCacheOptions(Path.Combine(root, "cache"), cacheSize) { BlockSize = blockSize }, NullLogger.Instance);
         var times = ttl ?? TimeSpan.FromSeconds(30);
         var fileSystem = new WarpFileSystem(
@@ -52,7 +53,7 @@ internal sealed class MountedStack : IAsyncDisposable
             [new BackendMount("/data", backend)],
             cache,
             NullLogger.Instance);
-        var server = FuseServer.Mount(fileSystem, new FuseMountOptions { MountPoint = Path.Combine(root, "mnt"), RequestPassthrough = true }, NullLogger.Instance);
+        var server = FuseServer.Mount(fileSystem, new FuseMountOptions { MountPoint = Path.Combine(root, "mnt"), RequestPassthrough = passthrough }, NullLogger.Instance);
         return new MountedStack(root, backend, cache, fileSystem, server);
     }
 

@@ -91,6 +91,8 @@ public sealed class AccessTelemetryTests
             type: local
             config:
               root: "{source}"
+              # Through the block cache: these tests are about what the cache served (a local disk is otherwise in place).
+              serve_in_place: false
         """;
 
     private static List<JsonElement> Events(string file) =>

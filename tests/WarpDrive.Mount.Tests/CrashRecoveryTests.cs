@@ -72,6 +72,7 @@ public sealed class CrashRecoveryTests
             type: local
             config:
               root: "{source}"
+              serve_in_place: false # through the block cache, which is what this test is about
         """;
 
     private static byte[] Bytes(int seed, int length)

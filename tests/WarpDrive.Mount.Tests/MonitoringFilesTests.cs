@@ -36,6 +36,7 @@ public sealed partial class MonitoringFilesTests
                 type: local
                 config:
                   root: "{source}"
+                  serve_in_place: false # through the block cache, which is what this test is about
             """;
         await using var agent = AgentProcess.Start(sandbox, yaml, sandbox.MountPoint);
         await agent.WaitForMountAsync();

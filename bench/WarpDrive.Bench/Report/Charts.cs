@@ -8,7 +8,7 @@ internal static class Charts
     public static string Write(IReadOnlyList<Row> rows, string workload, string title, string directory)
     {
         var mine = rows.Where(r => r.Workload == workload).ToList();
-        var targets = mine.Select(r => r.Target).Distinct().ToList();
+        var targets = mine.Select(r => r.Label).Distinct().ToList();
         var modes = mine.Select(r => r.Mode).Distinct().ToList();
         var plot = new Plot();
         var colors = new[] { Colors.SteelBlue, Colors.DarkOrange };
@@ -17,7 +17,7 @@ internal static class Charts
         {
             for (var m = 0; m < modes.Count; m++)
             {
-                if (mine.FirstOrDefault(r => r.Target == targets[t] && r.Mode == modes[m]) is { } row)
+                if (mine.FirstOrDefault(r => r.Label == targets[t] && r.Mode == modes[m]) is { } row)
                 {
                     bars.Add(new Bar
                     {

@@ -23,22 +23,24 @@ internal static class Tables
             header.AddRange(["p99 µs", "p99.9 µs"]);
         }
 
-        header.AddRange(["CPU s", "peak RSS MiB", "vs native", "vs rclone", "vs s3fs", "readahead hit", "cache hit", "note"]);
+        header.AddRange(["CPU s", "CPU s/GiB", "peak RSS MiB", "vs native", "vs rclone", "vs s3fs", "readahead hit", "cache hit", "note"]);
         text.AppendLine($"| {string.Join(" | ", header)} |");
         text.AppendLine($"|{string.Concat(header.Select((_, i) => i < 2 ? " --- |" : " ---: |"))}");
         foreach (var row in mine)
         {
-            var cells = new List<string> { row.Target, row.Mode, Number(row.Value) };
+            var cells = new List<string> { row.Label, row.Mode, Number(row.Value) };
             if (latency)
             {
                 cells.AddRange([Number(row.P99Us), Number(row.P999Us)]);
             }
 
             cells.Add(row.CpuSeconds is { } cpu ? cpu.ToString("F2") : "–");
+            cells.Add(row.CpuSecondsPerGiB is { } perGiB ? perGiB.ToString("F2") : "–");
             cells.Add(row.PeakRssMiB is { } rss ? rss.ToString("F0") : "–");
             foreach (var peer in Peers)
             {
-                var other = mine.FirstOrDefault(r => r.Target == peer && r.Mode == row.Mode);
+                // Remote peers are compared at the same round trip; native (local disk) with everything.
+                var other = mine.FirstOrDefault(r => r.Target == peer && r.Mode == row.Mode && (peer == "native" || r.RttMs == row.RttMs));
                 cells.Add(peer == row.Target ? "–" : row.TimesBetterThan(other) is { } times ? $"{times:F2}x" : "–");
             }
 

@@ -9,6 +9,9 @@ internal interface ITarget : IDisposable
     /// <summary>Short name used in tables and charts (native, warpdrive-s3, rclone-mount, ...).</summary>
     string Name { get; }
 
+    /// <summary>Round trip between the client and its remote server in ms; null for targets that read local disk.</summary>
+    int? RttMs { get; }
+
     /// <summary>The directory where the dataset's top level (shards/, epoch/, meta/) appears.</summary>
     string Root { get; }
 

@@ -11,16 +11,19 @@ internal abstract class MountTarget : ITarget
     private ChildProcess? _server;
     private double _peakRss;
 
-    protected MountTarget(string name, string workDirectory)
+    protected MountTarget(string name, string workDirectory, int? rttMs)
     {
         Name = name;
-        Directory = Path.Combine(workDirectory, "targets", name);
+        RttMs = rttMs;
+        Directory = Path.Combine(workDirectory, "targets", rttMs is { } rtt ? $"{name}-{rtt}ms" : name);
         MountPoint = Path.Combine(Directory, "mnt");
         CacheDirectory = Path.Combine(Directory, "cache");
         System.IO.Directory.CreateDirectory(MountPoint);
     }
 
     public string Name { get; }
+
+    public int? RttMs { get; }
 
     public abstract string Root { get; }
 

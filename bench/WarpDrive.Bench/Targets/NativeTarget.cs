@@ -5,6 +5,8 @@ internal sealed class NativeTarget(string root) : ITarget
 {
     public string Name => "native";
 
+    public int? RttMs => null;
+
     public string Root => root;
 
     public int? ServingPid => null;

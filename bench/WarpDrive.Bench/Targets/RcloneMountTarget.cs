@@ -1,10 +1,10 @@
 namespace WarpDrive.Bench.Targets;
 
 /// <summary>
-/// `rclone mount --vfs-cache-mode full` of the same S3 bucket, through the same latency proxy. The remote is
+/// `rclone mount --vfs-cache-mode full` of the same S3 bucket, at the same round trip as the other S3 clients. The remote is
 /// configured entirely by RCLONE_CONFIG_* variables, so no rclone.conf is written; other settings are defaults.
 /// </summary>
-internal sealed class RcloneMountTarget(string workDirectory, Remotes remotes) : MountTarget("rclone-mount", workDirectory)
+internal sealed class RcloneMountTarget(string workDirectory, string endpoint, int rttMs) : MountTarget("rclone-mount", workDirectory, rttMs)
 {
     public override string Root => MountPoint;
 
@@ -23,7 +23,7 @@ internal sealed class RcloneMountTarget(string workDirectory, Remotes remotes) :
             ["AWS_CA_BUNDLE"] = null,
         };
         return ChildProcess.Start(Name, "rclone",
-            ["mount", $"benchs3:{Remotes.Bucket}", MountPoint, "--s3-endpoint", remotes.S3Endpoint, "--read-only",
+            ["mount", $"benchs3:{Remotes.Bucket}", MountPoint, "--s3-endpoint", endpoint, "--read-only",
              "--vfs-cache-mode", "full", "--cache-dir", CacheDirectory, "--config", "/dev/null"],
             LogPath, environment);
     }

@@ -1,11 +1,12 @@
 namespace WarpDrive.Bench.Targets;
 
 /// <summary>
-/// Where the "remote" copies of the dataset live: s3rver and Azurite on loopback, each reached through the
-/// latency proxy (the proxied endpoints) by every target, and directly (the upload endpoints) to create the data.
+/// Where the "remote" copies of the dataset live: the benchmark S3 responder (serving the dataset directory itself)
+/// reached directly for the 0 ms figures and through the latency proxy for the RTT figures, and Azurite on
+/// loopback, reached through the proxy by every target and directly (the upload endpoint) to create the data.
 /// The credentials are the servers' published development keys, passed to clients by environment variable name.
 /// </summary>
-internal sealed record Remotes(string S3Endpoint, string S3UploadEndpoint, string AzureEndpoint, string AzureUploadEndpoint)
+internal sealed record Remotes(IReadOnlyDictionary<int, string> S3Endpoints, string? AzureEndpoint, string? AzureUploadEndpoint)
 {
     public const string Bucket = "warpdrive-bench";
     public const string Container = "warpdrive-bench";
@@ -25,15 +26,6 @@ internal sealed record Remotes(string S3Endpoint, string S3UploadEndpoint, strin
         Environment.SetEnvironmentVariable(S3SecretKeyVariable, S3DevelopmentKey);
         Environment.SetEnvironmentVariable(AzureKeyVariable, AzureDevelopmentKey);
     }
-
-    public Dictionary<string, string> S3Config(bool upload) => new()
-    {
-        ["bucket"] = Bucket,
-        ["endpoint"] = upload ? S3UploadEndpoint : S3Endpoint,
-        ["path_style"] = "true",
-        ["access_key_env"] = S3AccessKeyVariable,
-        ["secret_key_env"] = S3SecretKeyVariable,
-    };
 
     public Dictionary<string, string> AzureConfig(bool upload) => new()
     {

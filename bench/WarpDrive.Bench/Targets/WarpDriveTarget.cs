@@ -10,8 +10,8 @@ internal sealed class WarpDriveTarget : MountTarget
     private readonly int _metricsPort = FreePort();
     private readonly int _restPort = FreePort();
 
-    private WarpDriveTarget(string name, string workDirectory, string backendYaml)
-        : base(name, workDirectory) => _backendYaml = backendYaml;
+    private WarpDriveTarget(string name, string workDirectory, string backendYaml, int? rttMs = null)
+        : base(name, workDirectory, rttMs) => _backendYaml = backendYaml;
 
     public override string Root => Path.Combine(MountPoint, "data");
 
@@ -26,28 +26,28 @@ internal sealed class WarpDriveTarget : MountTarget
               root: {sourceRoot}
         """);
 
-    public static WarpDriveTarget S3(string workDirectory, Remotes remotes) => new("warpdrive-s3", workDirectory, $"""
+    public static WarpDriveTarget S3(string workDirectory, string endpoint, int rttMs) => new("warpdrive-s3", workDirectory, $"""
             type: s3
             config:
               bucket: {Remotes.Bucket}
-              endpoint: {remotes.S3Endpoint}
+              endpoint: {endpoint}
               path_style: true
             auth:
               method: static
               access_key_env: {Remotes.S3AccessKeyVariable}
               secret_key_env: {Remotes.S3SecretKeyVariable}
-        """);
+        """, rttMs);
 
-    public static WarpDriveTarget Azure(string workDirectory, Remotes remotes) => new("warpdrive-azure", workDirectory, $"""
+    public static WarpDriveTarget Azure(string workDirectory, string endpoint, int rttMs) => new("warpdrive-azure", workDirectory, $"""
             type: azureblob
             config:
               account: {Remotes.AzureAccount}
               container: {Remotes.Container}
-              endpoint: {remotes.AzureEndpoint}/{Remotes.AzureAccount}
+              endpoint: {endpoint}/{Remotes.AzureAccount}
             auth:
               method: static
               account_key_env: {Remotes.AzureKeyVariable}
-        """);
+        """, rttMs);
 
     protected override ChildProcess Start()
     {

@@ -14,8 +14,8 @@ internal sealed class EpochBench(BenchDataset data, BenchSizes sizes) : IWorkloa
 
     public IReadOnlyList<Row> Run(ITarget target)
     {
-        var first = new Figure(Name, target, "cold", "MiB/s", higherIsBetter: true) { Note = "epoch 1" };
-        var second = new Figure(Name, target, "hot", "MiB/s", higherIsBetter: true) { Note = "epoch 2" };
+        var first = new Figure(Name, target, "cold", "MiB/s", higherIsBetter: true) { Note = "epoch 1", BytesPerRun = data.EpochTotalBytes };
+        var second = new Figure(Name, target, "hot", "MiB/s", higherIsBetter: true) { Note = "epoch 2", BytesPerRun = data.EpochTotalBytes };
         for (var run = 0; run < sizes.Repeats; run++)
         {
             target.MakeCold();

@@ -7,6 +7,7 @@ internal sealed class Figure(string workload, ITarget target, string mode, strin
 {
     private readonly List<double> _values = [];
     private readonly List<double> _cpu = [];
+    private readonly List<double> _cpuPerGiB = [];
     private readonly List<double> _latenciesUs = [];
     private double _readaheadHits;
     private double _readaheadWasted;
@@ -15,6 +16,9 @@ internal sealed class Figure(string workload, ITarget target, string mode, strin
     private bool _sawMetrics;
 
     public string? Note { get; set; }
+
+    /// <summary>Bytes the readers receive in one run (for CPU per GiB); 0 when the workload moves no file data.</summary>
+    public long BytesPerRun { get; init; }
 
     /// <summary>Runs <paramref name="run"/> once, recording its value and the serving process's CPU and counters around it.</summary>
     public double Measure(Func<double> run)
@@ -26,7 +30,12 @@ internal sealed class Figure(string workload, ITarget target, string mode, strin
         var value = run();
         if (pid is { } q)
         {
-            _cpu.Add(ProcStats.CpuSeconds(q) - cpuBefore);
+            var cpu = ProcStats.CpuSeconds(q) - cpuBefore;
+            _cpu.Add(cpu);
+            if (BytesPerRun > 0)
+            {
+                _cpuPerGiB.Add(cpu / (BytesPerRun / (double)(1L << 30)));
+            }
         }
 
         var after = metrics?.ScrapeMetrics();
@@ -51,6 +60,8 @@ internal sealed class Figure(string workload, ITarget target, string mode, strin
         return new Row(workload, target.Name, mode, metric, higherIsBetter, Median(_values), _values.ToArray())
         {
             CpuSeconds = _cpu.Count == 0 ? null : Median(_cpu),
+            CpuSecondsPerGiB = _cpuPerGiB.Count == 0 ? null : Median(_cpuPerGiB),
+            RttMs = target.RttMs,
             PeakRssMiB = target.ServingPid is null && target.PeakRssMiB() == 0 ? null : target.PeakRssMiB(),
             P50Us = Percentile(sorted, 0.50),
             P99Us = Percentile(sorted, 0.99),

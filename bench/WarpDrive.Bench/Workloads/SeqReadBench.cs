@@ -11,8 +11,8 @@ internal sealed class SeqReadBench(BenchDataset data, BenchSizes sizes) : IWorkl
 
     public IReadOnlyList<Row> Run(ITarget target)
     {
-        var cold = new Figure(Name, target, "cold", "MiB/s", higherIsBetter: true);
-        var hot = new Figure(Name, target, "hot", "MiB/s", higherIsBetter: true);
+        var cold = new Figure(Name, target, "cold", "MiB/s", higherIsBetter: true) { BytesPerRun = data.ShardsTotalBytes };
+        var hot = new Figure(Name, target, "hot", "MiB/s", higherIsBetter: true) { BytesPerRun = data.ShardsTotalBytes };
         for (var run = 0; run < sizes.Repeats; run++)
         {
             target.MakeCold();

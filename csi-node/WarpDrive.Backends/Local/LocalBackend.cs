@@ -14,7 +14,7 @@ namespace WarpDrive.Backends.Local;
 /// the root; symlinks that leave the root or dangle are treated as absent. Sockets, FIFOs and devices are
 /// never served. Reads run synchronously on the caller's thread: a local pread is cheaper than a thread-pool hop.
 /// </remarks>
-public sealed class LocalBackend : IBackend
+public sealed class LocalBackend : IBackend, IInPlaceSource
 {
     public const int DefaultHandleCacheCapacity = 256;
 
@@ -30,7 +30,12 @@ public sealed class LocalBackend : IBackend
     private readonly string _rootWithSlash;
     private readonly OpenHandleCache _handles;
 
-    public LocalBackend(string name, string root, int handleCacheCapacity = DefaultHandleCacheCapacity)
+    /// <param name="inPlace">
+    /// Whether the node cache should serve this directory's files in place instead of copying them
+    /// (<see cref="InPlaceMode"/>; the agent config's <c>serve_in_place</c>, default auto). Constructed directly the
+    /// default is <see cref="InPlaceMode.Never"/>: the backend is then an ordinary, cached source.
+    /// </param>
+    public LocalBackend(string name, string root, int handleCacheCapacity = DefaultHandleCacheCapacity, InPlaceMode inPlace = InPlaceMode.Never)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentException.ThrowIfNullOrEmpty(root);
@@ -41,7 +46,18 @@ public sealed class LocalBackend : IBackend
         _root = UnixNative.RealPath(full, out _) ?? full;
         _rootWithSlash = _root.EndsWith('/') ? _root : _root + "/";
         _handles = new OpenHandleCache(handleCacheCapacity);
+        FileSystemType = SourceFileSystem.TypeOf(_root);
+        ServesInPlace = inPlace == InPlaceMode.Always || (inPlace == InPlaceMode.Auto && SourceFileSystem.IsLocal(FileSystemType));
     }
+
+    /// <summary>
+    /// True when the cache should read this directory's files in place (FUSE passthrough to the source file):
+    /// <c>serve_in_place: true</c>, or auto with the root on a local-disk file system.
+    /// </summary>
+    public bool ServesInPlace { get; }
+
+    /// <summary>statfs f_type of the root at start (null when statfs failed); see <see cref="SourceFileSystem"/>.</summary>
+    public long? FileSystemType { get; }
 
     public string Name { get; }
 
@@ -205,6 +221,32 @@ public sealed class LocalBackend : IBackend
         finally
         {
             OpenHandleCache.Return(handle);
+        }
+    }
+
+    public SafeFileHandle? TryOpenVersion(string path, string expectedETag)
+    {
+        var full = LexicalFullPath(path);
+        try
+        {
+            // Stat first: opening a FIFO would block. The version is then checked on the opened descriptor itself.
+            if (full is null || Stat(full, followSymlinks: true) is not { Kind: UnixFileKind.File })
+            {
+                return null;
+            }
+
+            var handle = OpenContained(full, path);
+            if (UnixNative.TryStat(handle, out var status) != 0 || status.Kind != UnixFileKind.File || (expectedETag.Length > 0 && status.ETag != expectedETag))
+            {
+                handle.Dispose();
+                return null;
+            }
+
+            return handle;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or BackendException)
+        {
+            return null;
         }
     }
 

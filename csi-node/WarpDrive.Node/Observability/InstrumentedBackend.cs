@@ -9,7 +9,7 @@ namespace WarpDrive.Node.Observability;
 /// inner backend's name, so cache keys and logs are unchanged. Does not own the inner backend's lifetime beyond
 /// forwarding <see cref="DisposeAsync"/>.
 /// </summary>
-public sealed class InstrumentedBackend : IBackend
+public sealed class InstrumentedBackend : IBackend, IInPlaceSource
 {
     private readonly IBackend _inner;
     private readonly NodeMetrics _metrics;
@@ -31,6 +31,12 @@ public sealed class InstrumentedBackend : IBackend
     public string Name => _inner.Name;
 
     public string Type => _inner.Type;
+
+    /// <summary>Forwarded, so wrapping a local backend never turns its in-place serving off (see <see cref="IInPlaceSource"/>).</summary>
+    public bool ServesInPlace => _inner is IInPlaceSource { ServesInPlace: true };
+
+    public Microsoft.Win32.SafeHandles.SafeFileHandle? TryOpenVersion(string path, string expectedETag) =>
+        (_inner as IInPlaceSource)?.TryOpenVersion(path, expectedETag);
 
     public async IAsyncEnumerable<BackendEntry> ListAsync(string prefix, bool recursive, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
