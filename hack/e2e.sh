@@ -95,6 +95,8 @@ chart_values=(
   --set cache.size=2GB
   # The local source of the tests lives here on the node.
   --set "node.hostPaths={$host_dir}"
+  # The e2e's reader identity for the control plane's REST API (usage by user).
+  --set "controlPlane.readers={system:serviceaccount:$ns:warpdrive-e2e-reader}"
 )
 [ "$image_repo" = localhost ] && chart_values+=(--set operator.image.pullPolicy=Never --set node.image.pullPolicy=Never)
 

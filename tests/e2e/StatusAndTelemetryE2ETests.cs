@@ -13,24 +13,25 @@ namespace WarpDrive.E2E.Tests;
 /// <summary>
 /// Against the chart-installed product (operator with its control plane, node DaemonSet with real agents on real
 /// kubelets), unlike <see cref="OperatorTests"/>, which runs its own operator processes on kubelet-less Nodes.
-/// Needs: the chart installed in <c>$WARPDRIVE_E2E_NAMESPACE</c> (default warpdrive-system) with
+/// Needs: the chart installed by hack/e2e.sh (WARPDRIVE_E2E_RELEASE_NAMESPACE) with
 /// <c>--set controlPlane.readers={system:serviceaccount:&lt;that namespace&gt;:warpdrive-e2e-reader}</c>, and an
 /// image for the reading pod (<c>$WARPDRIVE_E2E_POD_IMAGE</c>, default the kit's localhost/debian:bookworm, never
 /// pulled). Reported Ignored when the DaemonSet is not there. Everything it creates lives in its own namespace.
 /// </summary>
-[NonParallelizable]
+[Category("Installed"), NonParallelizable]
 public sealed class StatusAndTelemetryE2ETests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromMinutes(3);
     private readonly string run = Guid.NewGuid().ToString("N")[..6];
-    private readonly string releaseNs = Environment.GetEnvironmentVariable("WARPDRIVE_E2E_NAMESPACE") is { Length: > 0 } ns ? ns : "warpdrive-system";
-    private readonly string podImage = Environment.GetEnvironmentVariable("WARPDRIVE_E2E_POD_IMAGE") is { Length: > 0 } image ? image : "localhost/debian:bookworm";
+    private readonly string releaseNs = InstalledProduct.ReleaseNamespace ?? "warpdrive-system";
+    private readonly string podImage = InstalledProduct.PodImage;
     private Kubernetes client = null!;
     private string tenantNs = "";
 
     [OneTimeSetUp]
     public async Task SetUpAsync()
     {
+        InstalledProduct.RequireInstalled();
         client = Cluster.Client;
         try
         {
@@ -38,7 +39,7 @@ public sealed class StatusAndTelemetryE2ETests
         }
         catch (HttpOperationException error) when (error.Response.StatusCode == HttpStatusCode.NotFound)
         {
-            Assert.Ignore($"the chart is not installed in namespace {releaseNs} (set WARPDRIVE_E2E_NAMESPACE)");
+            Assert.Ignore($"the chart is not installed in namespace {releaseNs} (hack/e2e.sh sets WARPDRIVE_E2E_RELEASE_NAMESPACE)");
         }
 
         tenantNs = $"wd-e2e-status-{run}";
