@@ -49,18 +49,34 @@ public sealed partial class AgentProcess : IAsyncDisposable
     /// <summary>Writes <paramref name="config"/> into the sandbox and starts the agent on it, without waiting for anything.</summary>
     public static AgentProcess Start(TestSandbox sandbox, AgentConfig config) => Start(sandbox, config.ToYaml(), config.MountPoint);
 
-    public static AgentProcess Start(TestSandbox sandbox, string yaml, string mountPoint)
+    public static AgentProcess Start(TestSandbox sandbox, string yaml, string mountPoint, IReadOnlyDictionary<string, string>? environment = null)
     {
         var configPath = Path.Combine(sandbox.Root, $"config-{Guid.NewGuid():N}.yaml");
         File.WriteAllText(configPath, yaml);
+        return Run(["mount", "--config", configPath, "--log-format", "text"], mountPoint, environment);
+    }
+
+    /// <summary>Runs <c>warpdrive-node</c> with <paramref name="arguments"/>; <paramref name="mountPoint"/> is the mount it serves or holds (cleaned up on dispose).</summary>
+    public static AgentProcess Run(IEnumerable<string> arguments, string mountPoint, IReadOnlyDictionary<string, string>? environment = null)
+    {
         var agentDll = Path.Combine(AppContext.BaseDirectory, "warpdrive-node.dll");
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
-            ArgumentList = { agentDll, "mount", "--config", configPath, "--log-format", "text" },
             RedirectStandardError = true,
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
+        start.ArgumentList.Add(agentDll);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
         var process = new Process { StartInfo = start };
         var agent = new AgentProcess(process, mountPoint);
         process.ErrorDataReceived += (_, e) => agent.Append(e.Data);
