@@ -44,14 +44,14 @@ public sealed class HandoverTests
         await using var first = AgentProcess.Start(_sandbox, Yaml(), _sandbox.MountPoint, WithHolder);
         await first.WaitForMountAsync();
         await WaitForLogAsync(first, "fd holder");
-        var reader = StreamingReader.Start(_file);
+        await using var reader = StreamingReader.Start(_file);
         await reader.WaitForAsync(16 << 20);
 
         await using var second = AgentProcess.Start(_sandbox, Yaml(), _sandbox.MountPoint, WithHolder);
         Assert.That(await first.WaitForExitAsync(), Is.Zero, "the old agent lets go and exits 0 by itself");
         var atHandOver = reader.BytesRead;
         await WaitForLogAsync(second, "took over");
-        reader.Throttled = false;
+        reader.Unthrottle();
         var result = await reader.Completion.WaitAsync(TimeSpan.FromMinutes(2));
 
         Report("hand-over", result, atHandOver);
@@ -71,7 +71,7 @@ public sealed class HandoverTests
         await using var first = AgentProcess.Start(_sandbox, Yaml(), _sandbox.MountPoint, WithHolder);
         await first.WaitForMountAsync();
         await WaitForLogAsync(first, "fd holder");
-        var reader = StreamingReader.Start(_file);
+        await using var reader = StreamingReader.Start(_file);
         await reader.WaitForAsync(16 << 20);
 
         first.Signal(AgentProcess.SIGKILL);
@@ -83,7 +83,7 @@ public sealed class HandoverTests
 
         await using var second = AgentProcess.Start(_sandbox, Yaml(), _sandbox.MountPoint, WithHolder);
         await WaitForLogAsync(second, "took over");
-        reader.Throttled = false;
+        reader.Unthrottle();
         var result = await reader.Completion.WaitAsync(TimeSpan.FromMinutes(2));
 
         Report("SIGKILL + restart", result, atKill);
@@ -112,7 +112,7 @@ public sealed class HandoverTests
         await using var first = await StartAgentUnitAsync(agentUnit, configPath);
         await first.WaitForMountAsync();
         await WaitForLogAsync(first, "fd holder");
-        var reader = StreamingReader.Start(_file);
+        await using var reader = StreamingReader.Start(_file);
         await reader.WaitForAsync(16 << 20);
 
         // systemctl restart warpdrive-agent: stop (KillSignal to the main process), ExecStopPost, then start again.
@@ -123,7 +123,7 @@ public sealed class HandoverTests
         await RunAsync(agentUnit.All("ExecStopPost"), agentUnit.Environment());
         await using var second = await StartAgentUnitAsync(agentUnit, configPath);
         await WaitForLogAsync(second, "took over");
-        reader.Throttled = false;
+        reader.Unthrottle();
         var result = await reader.Completion.WaitAsync(TimeSpan.FromMinutes(2));
 
         Report("systemd unit restart", result, atStop);
@@ -275,5 +275,5 @@ public sealed class HandoverTests
 
     private static void Report(string what, StreamResult result, long atRestart) =>
         TestContext.Progress.WriteLine(
-            $"{what}: reader was at {atRestart >> 20} MiB of {FileSize >> 20} MiB; longest single read (the gap it saw): {result.LongestRead.TotalMilliseconds:0} ms; {result.Bytes} bytes, error: {result.Error?.Message ?? "none"}");
+            $"{what}: reader was at {atRestart >> 20} MiB of {FileSize >> 20} MiB; longest single read (the gap it saw): {result.LongestRead.TotalMilliseconds:0} ms; {result.Bytes} bytes, error: {result.Error ?? "none"}");
 }
