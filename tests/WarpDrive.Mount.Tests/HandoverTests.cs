@@ -91,6 +91,34 @@ public sealed class HandoverTests
         Assert.That(MountTable.CountAt(_sandbox.MountPoint), Is.EqualTo(1));
     }
 
+    [Test]
+    public async Task After_the_holder_itself_restarts_the_agent_hands_its_connection_in_again_and_a_crash_is_still_survived()
+    {
+        await using var firstHolder = await StartHolderAsync();
+        await using var first = AgentProcess.Start(_sandbox, Yaml(), _sandbox.MountPoint, WithHolder);
+        await first.WaitForMountAsync();
+        await WaitForLogAsync(first, "fd holder");
+        firstHolder.Signal(AgentProcess.SIGKILL);
+        await firstHolder.WaitForExitAsync();
+        File.Delete(HolderSocket);
+        Assert.That(MountTable.CountAt(_sandbox.MountPoint), Is.EqualTo(1));
+
+        await using var holder = await StartHolderAsync();
+        await WaitForLogAsync(first, "alive again");
+        await using var reader = StreamingReader.Start(_file);
+        await reader.WaitForAsync(16 << 20);
+        first.Signal(AgentProcess.SIGKILL);
+        await first.WaitForExitAsync();
+        var atKill = reader.BytesRead;
+        await using var second = AgentProcess.Start(_sandbox, Yaml(), _sandbox.MountPoint, WithHolder);
+        await WaitForLogAsync(second, "took over");
+        reader.Unthrottle();
+        var result = await reader.Completion.WaitAsync(TimeSpan.FromMinutes(2));
+
+        Report("holder restart, then SIGKILL + restart", result, atKill);
+        AssertEveryByte(result, atKill);
+    }
+
     /// <summary>
     /// systemd is not PID 1 here, so this runs the shipped units' lines the way systemd would: the holder unit's
     /// ExecStart, then the agent unit's ExecStartPre/ExecStart with its Environment=; `systemctl restart` = its

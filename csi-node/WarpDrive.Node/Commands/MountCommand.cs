@@ -63,22 +63,17 @@ public static class MountCommand
             new CacheDbCheck(() => cache.Agent?.Content, config.Cache.Path, () => false),
         ]);
         await using var metricsServer = await PluginHost.StartMetricsAsync(config, health, loggers).ConfigureAwait(false);
-        var holder = ConnectHolder(holderSocket, logger);
+        using var holder = HolderLink.Connect(holderSocket, config.MountPoint, logger);
         var released = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         if (holder is not null)
         {
-            holder.ReleaseRequested += mountPoint =>
-            {
-                if (mountPoint == FdHolderClient.Key(config.MountPoint))
-                {
-                    released.TrySetResult();
-                }
-            };
+            holder.ReleaseRequested += () => released.TrySetResult();
         }
 
         try
         {
-            agent = await NodeAgent.StartAsync(config, loggers, backend => new InstrumentedBackend(backend, metrics), holder).ConfigureAwait(false);
+            agent = await NodeAgent.StartAsync(config, loggers, backend => new InstrumentedBackend(backend, metrics), holder?.Current).ConfigureAwait(false);
+            holder?.KeepHolding(agent.Tree);
             cache.Agent = agent;
             systemd.Status($"serving {config.Backends.Count} backend(s) at {agent.MountPoint}");
             systemd.Ready();
@@ -92,13 +87,12 @@ public static class MountCommand
         catch (Exception e) when (e is FuseMountException or ArgumentException or IOException or UnauthorizedAccessException)
         {
             logger.LogError("could not mount {MountPoint}: {Error}", config.MountPoint, e.Message);
-            holder?.Dispose();
             return ExitCodes.Failure;
         }
 
         var ended = await Task.WhenAny(stop.Task, agent.Completion, released.Task).ConfigureAwait(false);
         systemd.Stopping();
-        if (ended != agent.Completion && !(ended == stop.Task && interrupted) && holder is not null && !holder.Closed.IsCompleted)
+        if (ended != agent.Completion && !(ended == stop.Task && interrupted) && holder is { Holding: true })
         {
             // The holder keeps the connection: leave without unmounting. Exit at once, with the FUSE workers still
             // running: a clean shutdown would close the cache under requests in flight (errors for their readers),
@@ -117,12 +111,12 @@ public static class MountCommand
             if (ended == agent.Completion)
             {
                 logger.LogError("{MountPoint} was unmounted from outside the agent; exiting", agent.MountPoint);
-                ForgetHeld(holder, agent.MountPoint, logger);
+                ForgetHeld(holder?.Current, agent.MountPoint, logger);
                 return ExitCodes.Failure;
             }
         }
 
-        ForgetHeld(holder, agent.MountPoint, logger);
+        ForgetHeld(holder?.Current, agent.MountPoint, logger);
 
         logger.LogInformation("stopped cleanly");
         return ExitCodes.Ok;
@@ -132,25 +126,6 @@ public static class MountCommand
             context.Cancel = true; // we stop ourselves, after unmounting
             interrupted |= context.Signal == PosixSignal.SIGINT;
             stop.TrySetResult();
-        }
-    }
-
-    private static FdHolderClient? ConnectHolder(string? socket, ILogger logger)
-    {
-        if (socket is null)
-        {
-            return null;
-        }
-
-        try
-        {
-            return FdHolderClient.Connect(socket, logger);
-        }
-        catch (IOException e)
-        {
-            // Serving matters more than surviving a crash: mount without a holder, and say what is lost.
-            logger.LogWarning("no fd holder reachable ({Error}); serving without one: a restart or crash of this agent ends the mount", e.Message);
-            return null;
         }
     }
 
@@ -170,8 +145,6 @@ public static class MountCommand
         {
             logger.LogWarning("could not tell the fd holder that {MountPoint} is unmounted: {Error}", mountPoint, e.Message);
         }
-
-        holder.Dispose();
     }
 
     /// <summary>The agent, once started: the metrics callbacks exist before it does.</summary>
