@@ -42,11 +42,19 @@ internal sealed class AuthSettings(string keyPrefix, IReadOnlyDictionary<string,
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw new ConfigException(Key(name + "_file"), $"cannot read '{path}' ({e.GetType().Name})");
+                throw new ConfigException(Key(name + "_file"), $"cannot read '{path}': {ReasonOf(e)}");
             }
         }
         return null;
     }
+
+    /// <summary>Why a secret file cannot be read, as a user would say it (never an exception type name).</summary>
+    private static string ReasonOf(Exception e) => e switch
+    {
+        FileNotFoundException or DirectoryNotFoundException => "no such file",
+        UnauthorizedAccessException => "permission denied",
+        _ => "I/O error",
+    };
 
     /// <summary>"10s", "500ms", "2m", or a bare number of seconds.</summary>
     public TimeSpan Duration(string name, TimeSpan fallback)

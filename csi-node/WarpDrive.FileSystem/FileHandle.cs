@@ -18,6 +18,11 @@ internal sealed class FileHandle(Inode inode, IObjectReader reader, bool passthr
 
     public IObjectReader Reader { get; } = reader;
 
+    public bool Passthrough => passthrough;
+
+    /// <summary>The kernel's backing id of a passthrough open (0 otherwise), kept for the session journal.</summary>
+    public int BackingId { get; init; }
+
     public void Dispose()
     {
         if (passthrough)
@@ -37,15 +42,17 @@ internal sealed class FileHandle(Inode inode, IObjectReader reader, bool passthr
 /// The kernel's backing-file registration shared by an inode's passthrough opens: closed after the last of them
 /// is released, before the pin lets the cache evict the blocks the kernel was reading.
 /// </summary>
-internal sealed class PassthroughBacking(IFuseConnection connection, int backingId, SafeFileHandle file, IDisposable pin) : IDisposable
+/// <remarks>After a take-over the file and pin may be missing (the cache no longer had the version complete); the
+/// kernel keeps reading through its own reference to the file, and the id is still closed at the end.</remarks>
+internal sealed class PassthroughBacking(IFuseConnection connection, int backingId, SafeFileHandle? file, IDisposable? pin) : IDisposable
 {
     public int BackingId => backingId;
 
     public void Dispose()
     {
         connection.CloseBacking(backingId);
-        file.Dispose();
-        pin.Dispose();
+        file?.Dispose();
+        pin?.Dispose();
     }
 }
 

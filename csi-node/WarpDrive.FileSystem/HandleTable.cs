@@ -18,6 +18,14 @@ internal sealed class HandleTable<T>
         return id;
     }
 
+    /// <summary>Makes the next id at least <paramref name="first"/>: a new process must not reuse ids the kernel still holds.</summary>
+    public void StartAt(ulong first) => Interlocked.Exchange(ref _next, (long)first - 1);
+
+    /// <summary>Registers a value under an id handed out by a previous process (restored or recreated after a take-over).</summary>
+    public bool TryPut(ulong id, T value) => _handles.TryAdd(id, value);
+
+    public IEnumerable<KeyValuePair<ulong, T>> Pairs => _handles;
+
     public bool TryGet(ulong id, out T value) => _handles.TryGetValue(id, out value!);
 
     public bool TryRemove(ulong id, out T value) => _handles.TryRemove(id, out value!);

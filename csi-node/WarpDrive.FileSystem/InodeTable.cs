@@ -26,6 +26,12 @@ internal sealed class InodeTable
     public Inode Root { get; }
 
     /// <summary>
+    /// Where every change of what the kernel holds is written before the reply that causes it (null: not kept). Written
+    /// under this table's lock so that a snapshot and the journal agree; a memfd write is a memory copy, not disk I/O.
+    /// </summary>
+    public SessionJournal? Journal { get; set; }
+
+    /// <summary>
     /// What a node id stands for: a directory is its path; a file is one version of a path (path and ETag). Binding a
     /// file inode to one version lets the kernel keep an old version open (its page cache, a passthrough backing file)
     /// while new opens of the path get a new inode with the new content: the kernel allows one io mode and one backing
@@ -75,6 +81,7 @@ internal sealed class InodeTable
             if (_byPath.TryGetValue(identity, out inode!))
             {
                 inode.LookupCount++;
+                Journal?.LookupsChanged(inode.NodeId, 1);
                 if (state.FetchedAt >= inode.State.FetchedAt)
                 {
                     inode.State = state;
@@ -106,6 +113,7 @@ internal sealed class InodeTable
             inode = new Inode(id, virtualPath, identity, resolution, state) { LookupCount = 1 };
             _byId[id] = inode;
             _byPath[identity] = inode;
+            Journal?.NodeAppeared(inode, 1);
         }
 
         if (collided)
@@ -148,6 +156,7 @@ internal sealed class InodeTable
             }
 
             inode.LookupCount -= (long)Math.Min(lookups, long.MaxValue);
+            Journal?.LookupsChanged(nodeId, -(long)Math.Min(lookups, long.MaxValue));
             if (inode.LookupCount <= 0)
             {
                 _byId.Remove(nodeId);
@@ -156,6 +165,40 @@ internal sealed class InodeTable
                     _byPath.Remove(inode.Identity);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Puts back a node a previous process gave the kernel, with the kernel's reference count as the journal summed
+    /// it. The id is taken as is: the kernel already uses it.
+    /// </summary>
+    public Inode Restore(ulong nodeId, string virtualPath, Resolution resolution, NodeState state, long lookups)
+    {
+        var identity = IdentityOf(virtualPath, state.Entry);
+        var inode = new Inode(nodeId, virtualPath, identity, resolution, state) { LookupCount = lookups };
+        lock (_lock)
+        {
+            _byId[nodeId] = inode;
+            _byPath[identity] = inode;
+        }
+
+        return inode;
+    }
+
+    /// <summary>Starts writing to <paramref name="journal"/>: first every live node with its count, then every change.</summary>
+    public void AttachJournal(SessionJournal journal)
+    {
+        lock (_lock)
+        {
+            foreach (var inode in _byId.Values)
+            {
+                if (inode.NodeId != NodeIdScheme.RootId)
+                {
+                    journal.NodeAppeared(inode, inode.LookupCount);
+                }
+            }
+
+            Journal = journal;
         }
     }
 }

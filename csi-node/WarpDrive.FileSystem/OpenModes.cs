@@ -116,4 +116,15 @@ internal sealed class OpenModes
 
         closing?.Dispose();
     }
+
+    /// <summary>Puts back a backing registration that a previous process made, shared by <paramref name="opens"/> open files.</summary>
+    public void RestoreBacking(PassthroughBacking backing, string? etag, int opens)
+    {
+        lock (_gate)
+        {
+            _backing = backing;
+            _backingETag = etag;
+            _backingOpens = opens;
+        }
+    }
 }

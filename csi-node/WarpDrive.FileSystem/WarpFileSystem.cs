@@ -12,7 +12,7 @@ namespace WarpDrive.FileSystem;
 /// The read-only POSIX tree the kernel sees: every backend under its mount path, directories above mounts
 /// synthesised, node ids derived from paths so they survive a restart. See README.md for the design.
 /// </summary>
-public sealed class WarpFileSystem : IFuseFileSystem
+public sealed partial class WarpFileSystem : IFuseFileSystem
 {
     private const uint DirectoryPermissions = 0x16D; // 0555
     private const uint FilePermissions = 0x124; // 0444
@@ -84,7 +84,11 @@ public sealed class WarpFileSystem : IFuseFileSystem
 
     internal int OpenFileCount => _files.Count;
 
-    public void Initialize(IFuseConnection connection) => _connection = connection;
+    public void Initialize(IFuseConnection connection)
+    {
+        _connection = connection;
+        StartJournal(connection);
+    }
 
     /// <summary>
     /// Forgets every cached listing and makes every known name's metadata stale, so the next listing, stat or
@@ -244,7 +248,8 @@ public sealed class WarpFileSystem : IFuseFileSystem
             Stats.CountPassthroughOpen();
             // Reads of a passthrough open never reach us (the kernel reads the cached file): the open is the event.
             RecordAccess(AccessOp.Open, inode, context, bytesRead: 0, started: 0, cacheHit: true);
-            var handle = _files.Add(new FileHandle(inode, _content.Open(backend, version), passthrough: true, context));
+            var handle = _files.Add(new FileHandle(inode, _content.Open(backend, version), passthrough: true, context) { BackingId = backing.BackingId });
+            _journal?.Opened(handle, inode.NodeId, passthrough: true, backing.BackingId);
             // The kernel refuses KEEP_CACHE with passthrough (EIO at open): reads go to the backing file's own page cache.
             return new FuseOpenReply(handle, FuseOpenFlags.Passthrough, backing.BackingId);
         }
@@ -254,7 +259,9 @@ public sealed class WarpFileSystem : IFuseFileSystem
         // kernel cached for it is still right. At the first open we know nothing of what an earlier agent left there.
         var openFlags = inode.MarkOpened() ? FuseOpenFlags.KeepCache : FuseOpenFlags.None;
         RecordAccess(AccessOp.Open, inode, context, bytesRead: 0, started: 0);
-        return new FuseOpenReply(_files.Add(new FileHandle(inode, _content.Open(backend, version), passthrough: false, context)), openFlags);
+        var cached = _files.Add(new FileHandle(inode, _content.Open(backend, version), passthrough: false, context));
+        _journal?.Opened(cached, inode.NodeId, passthrough: false, backingId: 0);
+        return new FuseOpenReply(cached, openFlags);
     }
 
     /// <summary>
@@ -315,6 +322,7 @@ public sealed class WarpFileSystem : IFuseFileSystem
     {
         if (_files.TryRemove(handle, out var file))
         {
+            _journal?.Released(handle);
             file.Dispose();
         }
     }
@@ -345,7 +353,10 @@ public sealed class WarpFileSystem : IFuseFileSystem
     {
         if (!_directories.TryGet(handle, out var directory))
         {
-            return ValueTask.FromResult(Errno.EBADF);
+            // A directory opened under the previous agent (take-over): list it again under the same handle.
+            return _journal is not null && _inodes.TryGet(nodeId, out var opened) && opened.IsDirectory
+                ? ReadRecreatedDirectoryAsync(opened, handle, offset, writer, cancellationToken)
+                : ValueTask.FromResult(Errno.EBADF);
         }
 
         var dir = directory.Inode;

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
+using WarpDrive.Fuse.Handover;
 using WarpDrive.Fuse.Native;
 using WarpDrive.Fuse.Protocol;
 
@@ -28,7 +29,7 @@ public sealed partial class FuseServer : IFuseConnection, IAsyncDisposable
     private readonly FuseMountOptions _options;
     private readonly ILogger _logger;
     private readonly string _mountPoint;
-    private readonly int _masterFd;
+    private int _masterFd;
     private readonly List<int> _fds = [];
     private readonly ConcurrentDictionary<ulong, CancellationTokenSource> _pending = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -36,6 +37,7 @@ public sealed partial class FuseServer : IFuseConnection, IAsyncDisposable
     private int _runningWorkers;
     private int _destroyed;
     private int _unmounted;
+    private bool _resumed;
 
     private FuseServer(IFuseFileSystem fileSystem, FuseMountOptions options, ILogger logger, int fd)
     {
@@ -80,6 +82,100 @@ public sealed partial class FuseServer : IFuseConnection, IAsyncDisposable
         }
 
         return server;
+    }
+
+    /// <summary>
+    /// Serves a connection another process mounted and handed over (<see cref="HeldConnection"/>): no mount, no INIT
+    /// (the kernel negotiated once, with the first server). Before any worker reads, the kernel is told to send again
+    /// every request that was read but not answered (FUSE_NOTIFY_RESEND), so a request the previous server took to
+    /// its grave is answered here. On a kernel without it (before 6.9) the previous descriptors are replaced by fresh
+    /// clones: once the holder lets go of the old ones, the kernel ends those stranded requests with an error instead
+    /// of leaving their callers waiting for ever. Takes ownership of the held device descriptors.
+    /// </summary>
+    public static FuseServer Resume(IFuseFileSystem fileSystem, FuseMountOptions options, ILogger logger, HeldConnection held)
+    {
+        ArgumentNullException.ThrowIfNull(fileSystem);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(held);
+        Wire.VerifyLayouts();
+        var server = new FuseServer(fileSystem, options, logger, held.DeviceFds[0])
+        {
+            ProtocolMinor = held.ProtocolMinor,
+            PassthroughAvailable = held.Passthrough,
+        };
+        server._fds.AddRange(held.DeviceFds.Skip(1));
+        server._resumed = true;
+        fileSystem.Initialize(server);
+        var resend = DeviceChannel.Notify(server._masterFd, NotifyCode.Resend, ReadOnlySpan<byte>.Empty);
+        if (resend == Errno.Ok)
+        {
+            logger.LogInformation("FUSE {MountPoint}: took over a live connection ({Count} fds); unanswered requests resent", server._mountPoint, held.DeviceFds.Count);
+        }
+        else
+        {
+            server.ReplaceDevicesAfterFailedResend(resend);
+        }
+
+        server.StartWorkers();
+        return server;
+    }
+
+    /// <summary>
+    /// Every /dev/fuse descriptor this server reads, and what INIT agreed: what a holder must keep so that the
+    /// connection outlives this process. The descriptors stay this server's; the holder receives duplicates.
+    /// </summary>
+    public HeldConnection Export()
+    {
+        lock (_fds)
+        {
+            return new HeldConnection([.. _fds], ProtocolMinor, PassthroughAvailable);
+        }
+    }
+
+    /// <summary>Whether this server took over a connection rather than mounting it.</summary>
+    public bool Resumed => _resumed;
+
+    private void ReplaceDevicesAfterFailedResend(Errno error)
+    {
+        _logger.LogWarning(
+            "FUSE {MountPoint}: the kernel refused FUSE_NOTIFY_RESEND ({Error}; it needs Linux 6.9): requests the previous agent read but did not answer fail with an error once the holder lets go of its descriptors; new requests are served",
+            _mountPoint, error);
+        var fresh = new List<int>();
+        for (var i = 0; i < Math.Clamp(_options.Workers, 1, 64); i++)
+        {
+            var clone = LibC.Open("/dev/fuse", LibC.O_RDWR | LibC.O_CLOEXEC);
+            var master = (uint)_masterFd;
+            unsafe
+            {
+                if (clone >= 0 && LibC.Ioctl(clone, FuseIoctl.Clone, &master) == 0)
+                {
+                    fresh.Add(clone);
+                    continue;
+                }
+            }
+
+            if (clone >= 0)
+            {
+                LibC.Close(clone);
+            }
+        }
+
+        if (fresh.Count == 0)
+        {
+            return; // keep serving on the old descriptors: the stranded requests then wait, new ones are answered
+        }
+
+        lock (_fds)
+        {
+            foreach (var old in _fds)
+            {
+                LibC.Close(old);
+            }
+
+            _fds.Clear();
+            _fds.AddRange(fresh);
+            _masterFd = fresh[0];
+        }
     }
 
     /// <summary>Unmounts (lazily if busy). The workers then see the connection end and stop.</summary>
@@ -215,9 +311,17 @@ public sealed partial class FuseServer : IFuseConnection, IAsyncDisposable
     {
         var workers = Math.Clamp(_options.Workers, 1, 64);
         _runningWorkers = workers;
+        int[] existing;
+        lock (_fds)
+        {
+            existing = [.. _fds];
+        }
+
         for (var i = 0; i < workers; i++)
         {
-            var fd = i == 0 ? _masterFd : CloneDevice();
+            // A taken-over connection brings its descriptors along (extra ones stay open, unread: after RESEND every
+            // request waits on the connection's shared queue, which any descriptor reads).
+            var fd = i < existing.Length ? existing[i] : CloneDevice();
             var thread = new Thread(() => WorkerLoop(fd))
             {
                 IsBackground = true,

@@ -25,6 +25,7 @@ var root = new RootCommand("""
     logLevel,
     MountCommand.Create(logFormat, logLevel),
     CsiCommand.Create(logFormat, logLevel),
+    FdHolderCommand.Create(logFormat, logLevel),
 };
 
 var parsed = root.Parse(args);

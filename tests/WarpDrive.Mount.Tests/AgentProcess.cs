@@ -51,27 +51,36 @@ public sealed partial class AgentProcess : IAsyncDisposable
     public static AgentProcess Start(TestSandbox sandbox, AgentConfig config) => Start(sandbox, config.ToYaml(), config.MountPoint);
 
     /// <param name="extraArguments">Appended to <c>mount --config FILE --log-format text</c>, e.g. <c>--log-level Debug</c>.</param>
-    public static AgentProcess Start(TestSandbox sandbox, string yaml, string mountPoint, params string[] extraArguments)
+    public static AgentProcess Start(TestSandbox sandbox, string yaml, string mountPoint, IReadOnlyDictionary<string, string>? environment = null,
+        IEnumerable<string>? extraArguments = null)
     {
         var configPath = Path.Combine(sandbox.Root, $"config-{Guid.NewGuid():N}.yaml");
         File.WriteAllText(configPath, yaml);
-        return StartWithArguments(mountPoint, ["mount", "--config", configPath, "--log-format", "text", .. extraArguments]);
+        return Run(["mount", "--config", configPath, "--log-format", "text", .. extraArguments ?? []], mountPoint, environment);
     }
 
     /// <summary>Starts <c>warpdrive-node</c> with exactly <paramref name="arguments"/> (bad flags, missing files).</summary>
-    public static AgentProcess StartWithArguments(string mountPoint, params string[] arguments)
+    public static AgentProcess StartWithArguments(string mountPoint, params string[] arguments) => Run(arguments, mountPoint);
+
+    /// <summary>Runs <c>warpdrive-node</c> with <paramref name="arguments"/>; <paramref name="mountPoint"/> is the mount it serves or holds (cleaned up on dispose).</summary>
+    public static AgentProcess Run(IEnumerable<string> arguments, string mountPoint, IReadOnlyDictionary<string, string>? environment = null)
     {
         var agentDll = Path.Combine(AppContext.BaseDirectory, "warpdrive-node.dll");
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
-            ArgumentList = { agentDll },
             RedirectStandardError = true,
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
+        start.ArgumentList.Add(agentDll);
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
         }
 
         var process = new Process { StartInfo = start };
@@ -87,7 +96,7 @@ public sealed partial class AgentProcess : IAsyncDisposable
     /// <summary>Starts the agent and waits until its mount point is in /proc/self/mounts.</summary>
     public static async Task<AgentProcess> StartMountedAsync(TestSandbox sandbox, AgentConfig config, params string[] extraArguments)
     {
-        var agent = Start(sandbox, config.ToYaml(), config.MountPoint, extraArguments);
+        var agent = Start(sandbox, config.ToYaml(), config.MountPoint, extraArguments: extraArguments);
         try
         {
             await agent.WaitForMountAsync();

@@ -7,6 +7,9 @@ public static class MountTable
     public static IReadOnlyList<string> MountPoints() =>
         [.. File.ReadLines("/proc/self/mounts").Select(line => Decode(line.Split(' ')[1]))];
 
+    /// <summary>How many mounts are stacked at exactly <paramref name="mountPoint"/> (more than one is a mount on top of another).</summary>
+    public static int CountAt(string mountPoint) => MountPoints().Count(m => m == Path.TrimEndingDirectorySeparator(mountPoint));
+
     public static bool IsMounted(string mountPoint) => MountPoints().Contains(Path.TrimEndingDirectorySeparator(mountPoint));
 
     /// <summary>Mounts at or below <paramref name="directory"/>, deepest first (the order to unmount them).</summary>

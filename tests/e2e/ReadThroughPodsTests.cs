@@ -32,6 +32,10 @@ public sealed class ReadThroughPodsTests
     private string hostDir = "";
     private ServerProcess? s3rver;
 
+    /// <summary>The expected checksums of train/, as a pod sees them with subPath: train.</summary>
+    private Dictionary<string, string> Train => expected.Where(e => e.Key.StartsWith("./train/", StringComparison.Ordinal))
+        .ToDictionary(e => "./" + e.Key["./train/".Length..], e => e.Value);
+
     private string S3Endpoint => $"http://{s3rver!.Address}:{s3rver.Port}";
 
     [OneTimeSetUp]
@@ -68,10 +72,21 @@ public sealed class ReadThroughPodsTests
             new Dictionary<string, string> { ["NODE_OPTIONS"] = "--openssl-legacy-provider" }, ownsDataDirectory: true,
             address: IPAddress.Parse(InstalledProduct.NodeAddress));
         using var s3 = new AmazonS3Client(new BasicAWSCredentials("S3RVER", "S3RVER"),
-            new AmazonS3Config { ServiceURL = S3Endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1" });
+            new AmazonS3Config
+            {
+                ServiceURL = S3Endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1",
+                // s3rver stores an aws-chunked body (the SDK's default with flexible checksums) as it arrives,
+                // chunk headers included: send plain bodies.
+                RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
+            });
         foreach (var (path, bytes) in files)
         {
-            await s3.PutObjectAsync(new PutObjectRequest { BucketName = Bucket, Key = path, InputStream = new MemoryStream(bytes) });
+            await s3.PutObjectAsync(new PutObjectRequest { BucketName = Bucket, Key = path, InputStream = new MemoryStream(bytes), UseChunkEncoding = false });
+            // The server holds exactly these bytes, so a mismatch later is the product's, not the test data's.
+            using var stored = await s3.GetObjectAsync(Bucket, path);
+            using var copy = new MemoryStream();
+            await stored.ResponseStream.CopyToAsync(copy);
+            Assert.That(copy.ToArray(), Is.EqualTo(bytes), $"s3rver stored {path} as uploaded");
         }
 
         await kube.Client.CoreV1.CreateNamespacedSecretAsync(new V1Secret
@@ -86,7 +101,17 @@ public sealed class ReadThroughPodsTests
         });
         s3Source.Spec.Auth = new AuthSpec { Method = AuthMethods.Static, SecretRef = new SecretReference { Name = "s3-keys" } };
         await kube.CreateSourceAsync(s3Source);
+
+        // As a user would: run pods once `kubectl get wds` says Ready (the agent reached the backend). A new Secret
+        // reaches the agent through its credentials volume, which the kubelet refreshes about once a minute.
+        await WaitReadyAsync("local-src");
+        await WaitReadyAsync("s3-src");
     }
+
+    private async Task WaitReadyAsync(string source) =>
+        await Kube.EventuallyAsync($"{source} Ready", async () =>
+            Conditions.Find((await kube.ReadSourceAsync(tenantNs, source))?.Status?.Conditions, SourceConditions.Ready)?.Status == "True",
+            TimeSpan.FromMinutes(4));
 
     [OneTimeTearDown]
     public async Task TearDownAsync()
@@ -150,9 +175,7 @@ public sealed class ReadThroughPodsTests
 
         var log = await kube.WaitForChecksumsAsync(tenantNs, pod.Metadata.Name);
 
-        var train = expected.Where(e => e.Key.StartsWith("./train/", StringComparison.Ordinal))
-            .ToDictionary(e => "./" + e.Key["./train/".Length..], e => e.Value);
-        Assert.That(ParseChecksums(log), Is.EquivalentTo(train));
+        Assert.That(ParseChecksums(log), Is.EquivalentTo(Train));
         await AssertPodVolumeUnmountedAfterDeleteAsync(created);
     }
 
@@ -166,6 +189,7 @@ public sealed class ReadThroughPodsTests
         });
         warmSource.Spec.Auth = new AuthSpec { Method = AuthMethods.Static, SecretRef = new SecretReference { Name = "s3-keys" } };
         await kube.CreateSourceAsync(warmSource);
+        await WaitReadyAsync("s3-warm");
         var warm = new WarpCacheWarm
         {
             Metadata = new V1ObjectMeta { Name = "warm-train", NamespaceProperty = tenantNs },
@@ -183,9 +207,10 @@ public sealed class ReadThroughPodsTests
         var fetchedBefore = await InstalledProduct.AgentMetricAsync(agent, "warpdrive_backend_bytes_read");
         var pod = Kube.ReaderPod(tenantNs, "after-warm", node, InlineVolume(tenantNs, "s3-warm", subPath: "train"), ChecksumScript);
         await kube.CreatePodAsync(pod);
-        await kube.WaitForChecksumsAsync(tenantNs, pod.Metadata.Name);
+        var log = await kube.WaitForChecksumsAsync(tenantNs, pod.Metadata.Name);
         var fetchedAfter = await InstalledProduct.AgentMetricAsync(agent, "warpdrive_backend_bytes_read");
 
+        Assert.That(ParseChecksums(log), Is.EquivalentTo(Train), "the warmed bytes are the source's");
         Assert.That(fetchedAfter, Is.EqualTo(fetchedBefore), "no byte of train/ was fetched from S3 again: the pod read the warmed cache");
         await kube.DeletePodAndWaitAsync(tenantNs, pod.Metadata.Name);
     }

@@ -70,7 +70,14 @@ public sealed class StatusAndTelemetryE2ETests
 
         var reachable = Condition(bad, SourceConditions.BackendReachable)!;
         var ready = Condition(bad, SourceConditions.Ready)!;
-        var events = (await client.EventsV1.ListNamespacedEventAsync(tenantNs)).Items.Where(e => e.Regarding?.Name == "unreachable").ToList();
+        // The event follows the status update that recorded the transition.
+        List<Eventsv1Event> events = [];
+        await EventuallyAsync(async () =>
+        {
+            events = (await client.EventsV1.ListNamespacedEventAsync(tenantNs)).Items
+                .Where(e => e.Regarding?.Name == "unreachable" && e.Reason == "BackendUnreachable").ToList();
+            return events.Count > 0;
+        });
         Assert.Multiple(() =>
         {
             Assert.That(Condition(good, SourceConditions.Ready)!.Status, Is.EqualTo("True"));
@@ -118,8 +125,13 @@ public sealed class StatusAndTelemetryE2ETests
         await EventuallyAsync(async () =>
         {
             using var usage = JsonDocument.Parse(await http.GetStringAsync("api/v1/usage?group_by=user&backend=" + $"{tenantNs}-shared-etc"));
-            row = usage.RootElement.GetProperty("items").EnumerateArray().FirstOrDefault(r => r.GetProperty("group").GetString() == user).Clone();
-            return row.ValueKind == JsonValueKind.Object;
+            var found = usage.RootElement.GetProperty("items").EnumerateArray().Where(r => r.GetProperty("group").GetString() == user).ToList();
+            if (found.Count > 0)
+            {
+                row = found[0].Clone(); // the document is disposed after this lambda
+            }
+
+            return found.Count > 0;
         });
         Assert.That(row.GetProperty("bytes_read").GetInt64(), Is.Positive);
     }

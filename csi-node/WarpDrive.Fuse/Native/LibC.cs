@@ -23,6 +23,12 @@ internal static unsafe partial class LibC
     public const int AF_UNIX = 1;
     public const int SOCK_STREAM = 1;
     public const int SOCK_CLOEXEC = 0x80000;
+    public const int SOCK_SEQPACKET = 5;
+    public const int MSG_NOSIGNAL = 0x4000;
+    public const int MSG_CMSG_CLOEXEC = 0x40000000;
+    public const uint MFD_CLOEXEC = 1;
+    public const int O_DIRECTORY = 0x10000;
+    public const int ENOTCONN = 107;
     public const int SOL_SOCKET = 1;
     public const int SCM_RIGHTS = 1;
 
@@ -63,6 +69,30 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, EntryPoint = "recvmsg", SetLastError = true)]
     public static partial nint RecvMsg(int fd, MsgHdr* message, int flags);
 
+    [LibraryImport(Lib, EntryPoint = "sendmsg", SetLastError = true)]
+    public static partial nint SendMsg(int fd, MsgHdr* message, int flags);
+
+    [LibraryImport(Lib, EntryPoint = "socket", SetLastError = true)]
+    public static partial int Socket(int domain, int type, int protocol);
+
+    [LibraryImport(Lib, EntryPoint = "bind", SetLastError = true)]
+    public static partial int Bind(int fd, SockAddrUn* address, int length);
+
+    [LibraryImport(Lib, EntryPoint = "listen", SetLastError = true)]
+    public static partial int Listen(int fd, int backlog);
+
+    [LibraryImport(Lib, EntryPoint = "accept4", SetLastError = true)]
+    public static partial int Accept4(int fd, void* address, void* length, int flags);
+
+    [LibraryImport(Lib, EntryPoint = "connect", SetLastError = true)]
+    public static partial int Connect(int fd, SockAddrUn* address, int length);
+
+    [LibraryImport(Lib, EntryPoint = "shutdown", SetLastError = true)]
+    public static partial int Shutdown(int fd, int how);
+
+    [LibraryImport(Lib, EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int MemfdCreate(string name, uint flags);
+
     [LibraryImport(Lib, EntryPoint = "getuid")]
     public static partial uint GetUid();
 
@@ -91,6 +121,14 @@ internal static unsafe partial class LibC
         public void* Control;
         public nuint ControlLength;
         public int Flags;
+    }
+
+    /// <summary>struct sockaddr_un: family, then a NUL-terminated path of at most 107 bytes.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct SockAddrUn
+    {
+        public ushort Family;
+        public fixed byte Path[108];
     }
 
     /// <summary>struct cmsghdr on 64-bit Linux: len (size_t) | level (int) | type (int), then data.</summary>

@@ -60,6 +60,9 @@ internal enum NotifyCode
 {
     InvalidateInode = 2,
     InvalidateEntry = 3,
+
+    /// <summary>FUSE_NOTIFY_RESEND (7.40, kernel 6.9): requeue every request read but not answered, unique | 1 &lt;&lt; 63.</summary>
+    Resend = 7,
 }
 
 /// <summary>INIT flags (FUSE_* in fuse.h); bits 32..63 travel in the flags2 word.</summary>

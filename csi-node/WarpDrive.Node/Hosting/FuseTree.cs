@@ -4,6 +4,7 @@ using WarpDrive.Cache;
 using WarpDrive.Config;
 using WarpDrive.FileSystem;
 using WarpDrive.Fuse;
+using WarpDrive.Fuse.Handover;
 using WarpDrive.Telemetry;
 
 namespace WarpDrive.Node.Hosting;
@@ -20,6 +21,7 @@ public sealed class FuseTree : IAsyncDisposable
     private readonly FuseServer _server;
     private readonly CancellationTokenSource _probing = new();
     private Task _probes = Task.CompletedTask;
+    private Microsoft.Win32.SafeHandles.SafeFileHandle? _journal;
 
     private FuseTree(ILogger logger, List<IBackend> backends, FuseServer server, WarpFileSystem fileSystem)
     {
@@ -36,12 +38,24 @@ public sealed class FuseTree : IAsyncDisposable
 
     public WarpFileSystem FileSystem { get; }
 
+    /// <summary>Whether this tree took over a live connection instead of mounting.</summary>
+    public bool Resumed => _server.Resumed;
+
+    /// <summary>
+    /// What an fd holder must keep for this mount to survive this process: every /dev/fuse descriptor and the session
+    /// journal (present when the tree was mounted with <c>keepJournal</c>). Duplicates go to the holder; ours stay ours.
+    /// </summary>
+    public HeldConnection Export() => _server.Export() with { StateFd = _journal is null ? -1 : (int)_journal.DangerousGetHandle() };
+
     /// <summary>
     /// Creates the backends (each wrapped by <paramref name="wrap"/>, e.g. for metrics) and mounts them at
     /// <paramref name="mountPoint"/>. Throws <see cref="FuseMountException"/> or <see cref="ArgumentException"/>.
     /// </summary>
+    /// <param name="held">A live connection of this mount point to serve instead of mounting (from an fd holder).</param>
+    /// <param name="keepJournal">Keep a session journal (in a memfd, see <see cref="Export"/>) so a successor can take over.</param>
     public static async Task<FuseTree> MountAsync(NodeConfig config, IReadOnlyList<WarpDrive.Config.BackendConfig> backends, string mountPoint,
-        IContentSource content, ILoggerFactory loggers, Func<IBackend, IBackend>? wrap = null, IAccessRecorder? access = null)
+        IContentSource content, ILoggerFactory loggers, Func<IBackend, IBackend>? wrap = null, IAccessRecorder? access = null,
+        HeldConnection? held = null, bool keepJournal = false)
     {
         var logger = loggers.CreateLogger<FuseTree>();
         var created = new List<IBackend>();
@@ -62,10 +76,18 @@ public sealed class FuseTree : IAsyncDisposable
                 AccessRecorder = access ?? NullAccessRecorder.Instance,
                 Capacity = CapacityOf(content),
             }, mounts, content, loggers.CreateLogger<WarpFileSystem>());
-            var server = FuseServer.Mount(fileSystem, FuseOptionsFrom(config, mountPoint), loggers.CreateLogger<FuseServer>());
-            logger.LogInformation("mounted {MountPoint} with {Count} backend(s): {Backends}", server.MountPoint, mounts.Count,
+            var journal = keepJournal || held is not null ? MemoryFile.Create("warpdrive-journal") : null;
+            if (journal is not null)
+            {
+                fileSystem.KeepJournal(journal, held is { StateFd: >= 0 } ? MemoryFile.Adopt(held.StateFd) : null);
+            }
+
+            var server = held is null
+                ? FuseServer.Mount(fileSystem, FuseOptionsFrom(config, mountPoint), loggers.CreateLogger<FuseServer>())
+                : FuseServer.Resume(fileSystem, FuseOptionsFrom(config, mountPoint), loggers.CreateLogger<FuseServer>(), held);
+            logger.LogInformation("{How} {MountPoint} with {Count} backend(s): {Backends}", held is null ? "mounted" : "took over", server.MountPoint, mounts.Count,
                 string.Join(", ", backends.Select(b => $"{b.Name} ({b.Type}) at {b.MountPath}")));
-            var tree = new FuseTree(logger, created, server, fileSystem);
+            var tree = new FuseTree(logger, created, server, fileSystem) { _journal = journal };
             var token = tree._probing.Token;
             // Through the unwrapped backends: a probe is not user traffic and stays out of the backend metrics.
             tree._probes = Task.WhenAll(backends.Select((b, i) => Task.Run(() => BackendProbe.RunAsync(b.Name, created[i], logger, token), CancellationToken.None)));
@@ -86,6 +108,7 @@ public sealed class FuseTree : IAsyncDisposable
         _probing.Dispose();
         _logger.LogInformation("unmounting {MountPoint}", _server.MountPoint);
         await _server.DisposeAsync().ConfigureAwait(false);
+        _journal?.Dispose();
         await DisposeBackendsAsync(_backends).ConfigureAwait(false);
     }
 

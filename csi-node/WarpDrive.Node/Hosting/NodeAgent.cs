@@ -3,6 +3,7 @@ using WarpDrive.Backends;
 using WarpDrive.Cache;
 using WarpDrive.Config;
 using WarpDrive.Fuse;
+using WarpDrive.Fuse.Handover;
 using WarpDrive.Telemetry;
 
 namespace WarpDrive.Node.Hosting;
@@ -30,6 +31,9 @@ public sealed class NodeAgent : IAsyncDisposable
 
     public string MountPoint => _tree.MountPoint;
 
+    /// <summary>The mounted tree (its file system, whether it was taken over, what a holder keeps).</summary>
+    public FuseTree Tree => _tree;
+
     /// <summary>The content source, for metrics and health checks.</summary>
     public IContentSource Content => _content;
 
@@ -37,13 +41,52 @@ public sealed class NodeAgent : IAsyncDisposable
     public static Task<NodeAgent> StartAsync(NodeConfig config, ILoggerFactory loggers) => StartAsync(config, loggers, wrap: null);
 
     /// <summary>As <see cref="StartAsync(NodeConfig, ILoggerFactory)"/>, each backend wrapped by <paramref name="wrap"/> (e.g. for metrics).</summary>
-    public static async Task<NodeAgent> StartAsync(NodeConfig config, ILoggerFactory loggers, Func<IBackend, IBackend>? wrap)
+    public static Task<NodeAgent> StartAsync(NodeConfig config, ILoggerFactory loggers, Func<IBackend, IBackend>? wrap) =>
+        StartAsync(config, loggers, wrap, holder: null);
+
+    /// <summary>
+    /// As above; with an fd <paramref name="holder"/>, first takes over the connection it holds for the mount point (the
+    /// agent serving it now, if any, lets go and exits), and once serving hands the holder this agent's descriptors and
+    /// session journal. Without one, or when the holder has nothing, a dead mount at the mount point is cleared and a
+    /// live one refused (<see cref="StaleMounts"/>): never stacked.
+    /// </summary>
+    public static async Task<NodeAgent> StartAsync(NodeConfig config, ILoggerFactory loggers, Func<IBackend, IBackend>? wrap, FdHolderClient? holder)
     {
-        var content = ContentSources.Create(config.Cache, loggers);
+        var logger = loggers.CreateLogger<NodeAgent>();
+        var taking = System.Diagnostics.Stopwatch.StartNew();
+        var held = holder is null ? null : await Task.Run(() => TakeOver(holder, config.MountPoint, logger)).ConfigureAwait(false);
+        if (held is null)
+        {
+            StaleMounts.ClearDead(config.MountPoint, "warpdrive", logger);
+        }
+
+        IContentSource content;
+        try
+        {
+            // After a take-over the previous agent may still be letting go of the cache's database lock for a moment.
+            content = held is null ? ContentSources.Create(config.Cache, loggers) : await CreateContentRetryingAsync(config, loggers, logger).ConfigureAwait(false);
+        }
+        catch
+        {
+            held?.CloseAll();
+            throw;
+        }
+
         var access = TelemetryPipeline.Create(config.Telemetry, loggers);
         try
         {
-            var tree = await FuseTree.MountAsync(config, config.Backends, config.MountPoint, content, loggers, wrap, access).ConfigureAwait(false);
+            var tree = await FuseTree.MountAsync(config, config.Backends, config.MountPoint, content, loggers, wrap, access, held, keepJournal: holder is not null).ConfigureAwait(false);
+            if (held is not null)
+            {
+                var (nodes, files) = tree.FileSystem.Restored;
+                logger.LogInformation("took over {MountPoint} in {Elapsed} ms ({Nodes} nodes, {Files} open files)", tree.MountPoint, taking.ElapsedMilliseconds, nodes, files);
+            }
+
+            if (holder is not null)
+            {
+                HandToHolder(holder, tree, logger);
+            }
+
             return new NodeAgent(content, access, tree);
         }
         catch
@@ -56,6 +99,57 @@ public sealed class NodeAgent : IAsyncDisposable
 
     /// <summary>Drops the tree's listing and metadata caches (SIGHUP, <c>POST /admin/drop-caches</c>); see <see cref="WarpDrive.FileSystem.WarpFileSystem.DropCaches"/>.</summary>
     public void DropCaches() => _tree.FileSystem.DropCaches();
+
+    /// <summary>The held connection of the mount point, if the holder has one that is still mounted.</summary>
+    private static HeldConnection? TakeOver(FdHolderClient holder, string mountPoint, ILogger logger)
+    {
+        var held = holder.Take(mountPoint);
+        if (held is null)
+        {
+            return null;
+        }
+
+        if (!FuseMounter.IsMounted(mountPoint))
+        {
+            // Unmounted from outside while no agent served it: the connection is over; mount fresh.
+            logger.LogWarning("the fd holder kept a connection of {MountPoint}, but it is no longer mounted; mounting fresh", mountPoint);
+            held.CloseAll();
+            holder.Drop(mountPoint);
+            return null;
+        }
+
+        return held;
+    }
+
+    private static void HandToHolder(FdHolderClient holder, FuseTree tree, ILogger logger)
+    {
+        try
+        {
+            holder.Hold(tree.MountPoint, tree.Export());
+            logger.LogInformation("fd holder {Socket} keeps {MountPoint} alive across restarts of this agent", holder.SocketPath, tree.MountPoint);
+        }
+        catch (IOException e)
+        {
+            logger.LogWarning("could not hand {MountPoint} to the fd holder: {Error}; a crash of this agent would end the mount", tree.MountPoint, e.Message);
+        }
+    }
+
+    private static async Task<IContentSource> CreateContentRetryingAsync(NodeConfig config, ILoggerFactory loggers, ILogger logger)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                return ContentSources.Create(config.Cache, loggers);
+            }
+            catch (Exception e) when (waited.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                logger.LogDebug("cache not available yet after take-over ({Error}); retrying", e.GetType().Name);
+                await Task.Delay(20).ConfigureAwait(false);
+            }
+        }
+    }
 
     /// <summary>Unmounts, waits for in-flight requests, then releases the cache and backends.</summary>
     public async ValueTask DisposeAsync()
