@@ -114,11 +114,12 @@ run.SetAction(async (parsed, cancellationToken) =>
     using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Terminate);
     using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Terminate);
 
+    // ASP.NET Core's per-request lines (every probe of /healthz) only as warnings: the operator's own lines stay readable.
     using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o =>
     {
         o.SingleLine = true;
         o.TimestampFormat = "HH:mm:ss ";
-    }));
+    }).AddFilter("Microsoft.AspNetCore", LogLevel.Warning));
     var settings = new RunSettings
     {
         Options = new OperatorOptions

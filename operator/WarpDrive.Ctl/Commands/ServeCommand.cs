@@ -60,7 +60,9 @@ internal static class ServeCommand
             using var loggers = LoggerFactory.Create(b => b
                 .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
                 .AddSimpleConsole(o => o.SingleLine = true)
-                .SetMinimumLevel(LogLevel.Information));
+                .SetMinimumLevel(LogLevel.Information)
+                // Not a line per request (health probes, scrapes): ASP.NET Core speaks only about problems.
+                .AddFilter("Microsoft.AspNetCore", LogLevel.Warning));
             var options = new ControlPlaneOptions
             {
                 ListenAddress = parsed.GetValue(listen) ?? nodeConfig?.ControlPlane.RestAddr ?? defaults.ListenAddress,
