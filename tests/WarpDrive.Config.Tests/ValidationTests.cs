@@ -62,7 +62,7 @@ public sealed class ValidationTests
         yield return Case(Mount + "backends:\n" + Backend(type: "azureblob", config: "{ container: c }"), "backends[0].config.account", "config.account or config.endpoint");
         yield return Case(Mount + "backends:\n" + Backend(type: "gcs", config: "{ endpoint: http://127.0.0.1:1 }"), "backends[0].config.bucket", "(set config.bucket)");
         yield return Case(Mount + "backends:\n" + Backend(config: "{ root: /srv/a, follow_symlnks: true }"), "backends[0].config.follow_symlnks",
-            "unknown key for type local (allowed: root)");
+            "unknown key for type local (allowed: root, serve_in_place)");
         yield return Case(Mount + "backends:\n" + Backend(config: "{ rooot: /srv/a }"), "backends[0].config.rooot", "unknown key for type local, did you mean root?");
         yield return Case(Mount + "backends:\n" + Backend(type: "s3", config: "{ bucket: b, regoin: eu-west-1 }"), "backends[0].config.regoin",
             "did you mean region? (allowed: bucket, region, endpoint, path_style, prefix, access_key_env, secret_key_env, timeout, retry_base_delay, page_size)");

@@ -63,7 +63,10 @@ public sealed partial class PluginFixture : IAsyncDisposable
         }
     }
 
-    /// <summary>The test config: team-a-data owned by team-a (team-b allowed), shared owned by nobody.</summary>
+    /// <summary>
+    /// The test config: team-a-data owned by team-a (team-b allowed), shared owned by nobody. team-a-data goes through
+    /// the block cache (serve_in_place: false), as a network source would, so reads reach the agent and its telemetry.
+    /// </summary>
     public string ConfigYaml(string extraBackends = "", string dataARoot = "data-a", string cacheSettings = "") => $"""
         mount_point: /unused-in-csi-mode
         cache: {"{"} path: {Root}/cache, max_size: 64MiB, block_size: 1MiB{(cacheSettings.Length > 0 ? ", " + cacheSettings : "")} {"}"}
@@ -71,7 +74,7 @@ public sealed partial class PluginFixture : IAsyncDisposable
         backends:
           - name: team-a-data
             type: local
-            config: {"{"} root: {Root}/{dataARoot} {"}"}
+            config: {"{"} root: {Root}/{dataARoot}, serve_in_place: "false" {"}"}
             mount_path: /data
             namespace: team-a
             allowed_namespaces: [team-b]

@@ -23,7 +23,7 @@ public sealed class StartupErrorTests
             new TestCaseData(yaml, expected).SetName($"BadConfigExitsTwoNamingTheKey({name})");
 
         yield return Case("misspelt local option", s => LocalYaml(s, "root: " + Quote(s.CreateSource("d")), "follow_symlnks: true"),
-            "warpdrive-node: invalid configuration: backends[0].config.follow_symlnks: unknown key for type local (allowed: root)");
+            "warpdrive-node: invalid configuration: backends[0].config.follow_symlnks: unknown key for type local (allowed: root, serve_in_place)");
         yield return Case("misspelt root", s => LocalYaml(s, "rooot: " + Quote(s.CreateSource("d"))),
             "warpdrive-node: invalid configuration: backends[0].config.rooot: unknown key for type local, did you mean root?");
         yield return Case("local root missing", s => LocalYaml(s, "root: " + Quote(Path.Combine(s.Root, "nowhere"))),

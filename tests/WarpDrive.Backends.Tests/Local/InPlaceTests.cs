@@ -51,9 +51,9 @@ public sealed class InPlaceTests
     [Test]
     public void AnUnknownValueIsRefusedNamingTheKey()
     {
-        var error = Assert.Throws<ArgumentException>(() => Create("sometimes"));
+        var error = Assert.Throws<BackendConfigException>(() => Create("sometimes"));
 
-        Assert.That(error!.Message, Does.Contain("config.serve_in_place 'sometimes'").And.Contain("auto, true, false"));
+        Assert.That(error!.Message, Does.Contain("config.serve_in_place").And.Contain("\"sometimes\"").And.Contain("auto, true, false"));
     }
 
     [TestCase(0xEF53L, true)] // ext4
