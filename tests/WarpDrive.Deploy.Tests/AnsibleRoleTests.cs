@@ -2,7 +2,7 @@ namespace WarpDrive.Deploy.Tests;
 
 /// <summary>
 /// deploy/slurm/ansible against this machine (connection=local) with every path pointed into a temp dir. There
-/// is no systemd here, so the role installs the unit but does not start it (it says so instead).
+/// is no systemd here, so the role installs the units but does not start them (it says so instead).
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class AnsibleRoleTests
@@ -47,10 +47,25 @@ public sealed class AnsibleRoleTests
         Assert.That(File.ReadAllText(target.SlurmConf), Does.Not.Contain("/old/prolog"));
         Assert.That(File.GetUnixFileMode(Path.Combine(target.ScriptsDir, "warpdrive-prolog.sh")).HasFlag(UnixFileMode.UserExecute), Is.True);
 
-        // The rendered unit (ExecStart = the installed binary, which exists) is one systemd accepts.
-        var verify = await CommandRunner.RunAsync("systemd-analyze", ["verify", target.UnitPath], limitSeconds: 120);
+        // The rendered units (ExecStart = the installed binary, which exists) are ones systemd accepts.
+        var verify = await CommandRunner.RunAsync("systemd-analyze", ["verify", target.HolderUnitPath, target.UnitPath], limitSeconds: 120);
         Assert.That(verify.ExitCode, Is.Zero, verify.ToString());
         Assert.That(verify.Stderr.Trim(), Is.Empty);
+    }
+
+    [Test]
+    public async Task The_rendered_units_are_the_shipped_units_with_the_role_paths()
+    {
+        using var target = new Target();
+
+        var run = await target.RunAsync();
+
+        Assert.That(run.ExitCode, Is.Zero, run.ToString());
+        Assert.Multiple(() =>
+        {
+            Assert.That(target.AsShipped(target.UnitPath), Is.EqualTo(File.ReadAllText(Repo.Path("deploy", "systemd", "warpdrive-agent.service"))));
+            Assert.That(target.AsShipped(target.HolderUnitPath), Is.EqualTo(File.ReadAllText(Repo.Path("deploy", "systemd", "warpdrive-fdholder.service"))));
+        });
     }
 
     /// <summary>The role's paths, all in one temp dir; a slurm.conf with old Prolog/Epilog lines to replace.</summary>
@@ -78,12 +93,30 @@ public sealed class AnsibleRoleTests
 
         public string UnitPath => Path.Combine(_root, "systemd", "warpdrive-agent.service");
 
+        public string HolderUnitPath => Path.Combine(_root, "systemd", "warpdrive-fdholder.service");
+
+        public string HolderSocket => Path.Combine(_root, "run", "fdholder.sock");
+
+        public string InstalledBinary => Path.Combine(_root, "bin", "warpdrive-node");
+
+        /// <summary>A rendered unit without its "ansible_managed" first line and with this target's paths put back to the shipped defaults.</summary>
+        public string AsShipped(string unitPath)
+        {
+            var text = File.ReadAllText(unitPath);
+            Assert.That(text, Does.StartWith("# Ansible managed"));
+            return text[(text.IndexOf('\n', StringComparison.Ordinal) + 1)..]
+                .Replace($"={HolderSocket}\n", "=/run/warpdrive/fdholder.sock\n", StringComparison.Ordinal)
+                .Replace($"={InstalledBinary} ", "=/usr/local/bin/warpdrive-node ", StringComparison.Ordinal)
+                .Replace($" {ConfigDir}/config.yaml\n", " /etc/warpdrive/config.yaml\n", StringComparison.Ordinal);
+        }
+
         public Task<CommandResult> RunAsync(params string[] extra) => CommandRunner.RunAsync("ansible-playbook",
             [
                 Playbook, "--connection=local", "-i", "localhost,", .. extra,
                 "-e", "warpdrive_hosts=localhost",
                 "-e", $"warpdrive_binary_src={Binary}",
-                "-e", $"warpdrive_binary_path={Path.Combine(_root, "bin", "warpdrive-node")}",
+                "-e", $"warpdrive_binary_path={InstalledBinary}",
+                "-e", $"warpdrive_fd_holder_socket={HolderSocket}",
                 "-e", $"warpdrive_config_dir={ConfigDir}",
                 "-e", $"warpdrive_cache_path={Path.Combine(_root, "cache")}",
                 "-e", $"warpdrive_mount_point={MountPoint}",

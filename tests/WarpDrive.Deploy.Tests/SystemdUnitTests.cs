@@ -64,6 +64,10 @@ public sealed class SystemdUnitTests
             Assert.That(service["Type"], Is.EqualTo(new[] { "notify" }));
             Assert.That(service["ExecStart"], Is.EqualTo(new[] { "/usr/local/bin/warpdrive-node mount --config /etc/warpdrive/config.yaml" }));
             Assert.That(service["KillSignal"], Is.EqualTo(new[] { "SIGTERM" }));
+            Assert.That(service["ExecReload"], Is.EqualTo(new[] { "/bin/kill -HUP $MAINPID" }), "reload = SIGHUP, which drops the listing caches");
+            Assert.That(service["Environment"], Is.EqualTo(new[] { "WARPDRIVE_FD_HOLDER=/run/warpdrive/fdholder.sock" }));
+            Assert.That(service.Keys, Does.Not.Contain("ExecStartPre"), "a umount -l there would detach the held mount on a restart");
+            Assert.That(service.Keys, Does.Not.Contain("ExecStopPost"), "a umount -l there would detach the held mount on a restart");
             Assert.That(service["Restart"], Is.EqualTo(new[] { "on-failure" }));
             Assert.That(service["RestartPreventExitStatus"], Is.EqualTo(new[] { "2" }), "bad configuration is not retried");
             Assert.That(service["CapabilityBoundingSet"], Is.EqualTo(new[] { "CAP_SYS_ADMIN" }));
