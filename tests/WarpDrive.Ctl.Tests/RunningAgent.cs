@@ -53,6 +53,7 @@ internal sealed partial class RunningAgent : IAsyncDisposable
                 type: local
                 config:
                   root: {Path.Combine(root, "source")}
+                  serve_in_place: false # through the block cache, like a network source
             """);
         var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardError = true };
         foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "warpdrive-node.dll"), "mount", "--config", Path.Combine(root, "config.yaml"), "--log-format", "text" })

@@ -21,6 +21,7 @@ internal sealed class Sandbox : IDisposable
                 mount_path: /src
                 config:
                   root: {SourceRoot}
+                  serve_in_place: false # warmed into the block cache, like a network source
               - name: dst
                 type: local
                 mount_path: /dst

@@ -60,7 +60,7 @@ internal sealed class WarmJobFixture : IAsyncDisposable
                 backends:
                   - name: {Namespace}-{Source}
                     type: local
-                    config: {"{"} root: {data} {"}"}
+                    config: {"{"} root: {data}, serve_in_place: "false" {"}"}
                 """);
             fixture.Api = await KubernetesApiTestDouble.StartAsync(Node, Labels);
             fixture.Host = await PluginHost.StartAsync(new PluginOptions
