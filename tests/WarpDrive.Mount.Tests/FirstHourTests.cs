@@ -132,7 +132,12 @@ public sealed class FirstHourTests
         var content = new byte[3 * 1024 * 1024];
         new Random(16).NextBytes(content);
         await File.WriteAllBytesAsync(Path.Combine(source, "blob.bin"), content);
-        var config = AgentConfig.ForSandbox(sandbox, new LocalBackend("data", "/data", source)) with { CacheMaxSize = "256MiB" };
+        // Through the block cache (a local disk would be served in place and never fill it).
+        var config = AgentConfig.ForSandbox(sandbox, new LocalBackend("data", "/data", source)) with
+        {
+            CacheMaxSize = "256MiB",
+            ExtraBackendConfig = ["serve_in_place: false"],
+        };
         await using var agent = await AgentProcess.StartMountedAsync(sandbox, config);
 
         var empty = new DriveInfo(sandbox.MountPoint);

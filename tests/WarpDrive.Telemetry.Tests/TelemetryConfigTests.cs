@@ -27,7 +27,7 @@ public sealed class TelemetryConfigTests
         {
             Assert.That((t.QueueSize, t.Rollup, t.FilePath, t.FileMaxSize, t.FileKeep), Is.EqualTo((500, true, "/var/log/warpdrive/events.jsonl", 10L << 20, 3)));
             Assert.That((t.HttpUrl, t.TokenFile), Is.EqualTo(("http://control-plane:8090", "/var/run/secrets/warpdrive/token")));
-            Assert.That(config.Redacted(), Does.Contain("http_url http://control-plane:8090"));
+            Assert.That(config.Redacted(), Does.Contain("http_url: http://control-plane:8090"));
         });
     }
 
