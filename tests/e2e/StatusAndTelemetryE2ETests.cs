@@ -167,17 +167,17 @@ public sealed class StatusAndTelemetryE2ETests
 
     private async Task<WarpDataSource> WaitForAsync(string name, Func<WarpDataSource, bool> done)
     {
-        WarpDataSource source = null!;
-        await EventuallyAsync(async () => done(source = await Get(name)));
-        return source;
+        WarpDataSource? source = null;
+        await EventuallyAsync(async () => done(source = await Get(name)), () => $"source {name}, status {KubernetesJson.Serialize(source?.Status)}");
+        return source!;
     }
 
-    private static async Task EventuallyAsync(Func<Task<bool>> condition)
+    private static async Task EventuallyAsync(Func<Task<bool>> condition, Func<string>? what = null)
     {
         var deadline = DateTime.UtcNow + Patience;
         while (!await condition())
         {
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "condition not reached in time");
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), what is null ? "condition not reached in time" : "condition not reached in time: " + what());
             await Task.Delay(1000);
         }
     }

@@ -120,23 +120,29 @@ public sealed class SourceStatusReporter : IAsyncDisposable
             _sources.Remove(name);
         }
 
+        // Every due source is probed at once: one unreachable backend (up to the probe's 30 s) must not hold back
+        // the report of the others, and a reload re-probes every source.
+        var now = _time.GetUtcNow().UtcDateTime;
+        var due = current.Values.Where(backend => !_sources.TryGetValue(backend.Name, out var known)
+            || !ReferenceEquals(known.Config, backend) || now - known.ProbedAt >= Interval(known.Outcome)).ToList();
+        var outcomes = await Task.WhenAll(due.Select(backend => ProbeAsync(config, backend, cancellationToken))).ConfigureAwait(false);
+        for (var i = 0; i < due.Count; i++)
+        {
+            var backend = due[i];
+            var outcome = outcomes[i];
+            Interlocked.Increment(ref _probes);
+            _sources.TryGetValue(backend.Name, out var previous);
+            var changed = previous?.Outcome != outcome;
+            _sources[backend.Name] = new Tracked(backend, backend.Namespace, backend.Name[(backend.Namespace.Length + 1)..], outcome, now,
+                changed ? Truncate(now) : previous!.Since)
+            {
+                Reported = !changed && previous!.Reported,
+            };
+        }
+
         foreach (var backend in current.Values)
         {
-            var now = _time.GetUtcNow().UtcDateTime;
-            _sources.TryGetValue(backend.Name, out var tracked);
-            if (tracked is null || !ReferenceEquals(tracked.Config, backend) || now - tracked.ProbedAt >= Interval(tracked.Outcome))
-            {
-                var outcome = await ProbeAsync(config, backend, cancellationToken).ConfigureAwait(false);
-                Interlocked.Increment(ref _probes);
-                var changed = tracked?.Outcome != outcome;
-                tracked = new Tracked(backend, backend.Namespace, backend.Name[(backend.Namespace.Length + 1)..], outcome, now,
-                    changed ? Truncate(now) : tracked!.Since)
-                {
-                    Reported = !changed && tracked!.Reported,
-                };
-                _sources[backend.Name] = tracked;
-            }
-
+            var tracked = _sources[backend.Name];
             if (!tracked.Reported)
             {
                 var entry = new SourceNodeEntry
