@@ -30,7 +30,7 @@ fi
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 # How long: the figures are from our 2-core CI box; a first run adds package installs and a cold build.
-echo "==> the whole suite usually takes about 8 minutes of tests on 2 cores, plus the build (a first run also installs packages); the Kubernetes e2e adds more when a cluster is reachable"
+echo "==> the whole suite usually takes about 8 minutes of tests on 2 cores, plus the build (a first run also installs packages); the Kubernetes e2e adds about 8 more when the kit or a cluster is there"
 echo "==> installing test dependencies"
 bash "$repo/hack/deps.sh" || { echo "dependency installation failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 
