@@ -168,7 +168,7 @@ public sealed class StatusAndTelemetryE2ETests
     private async Task<WarpDataSource> WaitForAsync(string name, Func<WarpDataSource, bool> done)
     {
         WarpDataSource? source = null;
-        await EventuallyAsync(async () => done(source = await Get(name)), () => $"source {name}, status {KubernetesJson.Serialize(source?.Status)}");
+        await EventuallyAsync(async () => done(source = await Get(name)), () => source?.Status is { } status ? $"source {name}, status {KubernetesJson.Serialize(status)}" : $"source {name}, no status");
         return source!;
     }
 
@@ -177,10 +177,15 @@ public sealed class StatusAndTelemetryE2ETests
         var deadline = DateTime.UtcNow + Patience;
         while (!await condition())
         {
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), what is null ? "condition not reached in time" : "condition not reached in time: " + what());
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail(what is null ? "condition not reached in time" : "condition not reached in time: " + what());
+            }
+
             await Task.Delay(1000);
         }
     }
+
 
     private static async Task Try(Func<Task> action)
     {
