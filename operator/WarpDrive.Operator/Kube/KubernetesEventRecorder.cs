@@ -21,7 +21,9 @@ public sealed class KubernetesEventRecorder(IKubernetes client, string instance,
         var now = DateTime.UtcNow;
         var body = new Eventsv1Event
         {
-            Metadata = new V1ObjectMeta { GenerateName = regarding.Metadata.Name + ".", NamespaceProperty = ns },
+            // A name of our own, as the kubelet's recorder does (<object>.<hex time>): generateName "x." is refused,
+            // since a name must end with an alphanumeric character.
+            Metadata = new V1ObjectMeta { Name = $"{regarding.Metadata.Name}.{now.Ticks:x}{Random.Shared.Next(0x1000):x3}", NamespaceProperty = ns },
             EventTime = now,
             Type = type,
             Reason = reason,
