@@ -36,7 +36,7 @@ public sealed partial class PluginProcessTests
             process = Process.Start(start)!;
             var stderr = process.StandardError.ReadToEndAsync();
 
-            using var channel = GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions { HttpHandler = UnixHandler(socket) });
+            using var channel = PluginProcess.Channel(socket);
             var node = new global::Csi.V1.Node.NodeClient(channel);
             var info = await RetryUntilServing(() => node.NodeGetInfoAsync(new NodeGetInfoRequest()).ResponseAsync, process);
             Assert.That(info.NodeId, Is.EqualTo("node-from-env"));
@@ -112,24 +112,6 @@ public sealed partial class PluginProcessTests
             }
         }
     }
-
-    private static SocketsHttpHandler UnixHandler(string socket) => new()
-    {
-        ConnectCallback = async (_, cancellationToken) =>
-        {
-            var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            try
-            {
-                await client.ConnectAsync(new UnixDomainSocketEndPoint(socket), cancellationToken);
-                return new NetworkStream(client, ownsSocket: true);
-            }
-            catch
-            {
-                client.Dispose();
-                throw;
-            }
-        },
-    };
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
