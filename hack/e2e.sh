@@ -5,7 +5,8 @@
 # Usage: hack/e2e.sh [--results DIR] [--keep]
 #   --results DIR  where the .trx files go (default artifacts/e2e-results); hack/test.sh counts them in its summary
 #   --keep         leave the chart installed (and a cluster this script started running) for debugging
-# WARPDRIVE_E2E_TAG=T uses images already built and loaded with that tag (hack/images.sh --tag T --load).
+# WARPDRIVE_E2E_TAG=T uses images already built and loaded with that tag (hack/images.sh --tag T --node-tag T-next --load;
+# the node image's second tag is what the upgrade test rolls the DaemonSet to).
 #
 # Which cluster:
 #   - KUBECONFIG pointing at a reachable API server: that cluster. Images: the kit's `cluster load` when it is the kit's
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --results) results="${2:?--results needs a directory}"; shift ;;
     --keep) keep=1 ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "e2e: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -65,7 +66,7 @@ tag="${WARPDRIVE_E2E_TAG:-e2e-$(git rev-parse --short HEAD 2>/dev/null || echo l
 if [ "$on_kit" = 1 ]; then
   if [ -z "${WARPDRIVE_E2E_TAG:-}" ]; then
     log "building images $tag on the kit's base image"
-    "$repo/hack/images.sh" --tag "$tag" --load >/dev/null || { log "image build failed"; exit 1; }
+    "$repo/hack/images.sh" --tag "$tag" --node-tag "$tag-next" --load >/dev/null || { log "image build failed"; exit 1; }
   fi
   image_repo=localhost
   pod_image=localhost/debian:bookworm
@@ -73,7 +74,8 @@ elif kubectl config current-context | grep -q '^kind-'; then
   cluster_name="$(kubectl config current-context | sed 's/^kind-//')"
   docker build -q -f Dockerfile.node -t "warpdrive/warpdrive-node:$tag" . >/dev/null &&
     docker build -q -f Dockerfile.operator -t "warpdrive/warpdrive-operator:$tag" . >/dev/null &&
-    kind load docker-image --name "$cluster_name" "warpdrive/warpdrive-node:$tag" "warpdrive/warpdrive-operator:$tag" ||
+    docker tag "warpdrive/warpdrive-node:$tag" "warpdrive/warpdrive-node:$tag-next" &&
+    kind load docker-image --name "$cluster_name" "warpdrive/warpdrive-node:$tag" "warpdrive/warpdrive-node:$tag-next" "warpdrive/warpdrive-operator:$tag" ||
     { log "image build/load failed"; exit 1; }
   image_repo=warpdrive
   pod_image="${WARPDRIVE_E2E_POD_IMAGE:-debian:bookworm-slim}"
@@ -83,6 +85,8 @@ else
     docker build -q -f "Dockerfile.$c" -t "$image_repo/warpdrive-$c:$tag" . >/dev/null &&
       docker push -q "$image_repo/warpdrive-$c:$tag" >/dev/null || { log "image build/push failed"; exit 1; }
   done
+  docker tag "$image_repo/warpdrive-node:$tag" "$image_repo/warpdrive-node:$tag-next" &&
+    docker push -q "$image_repo/warpdrive-node:$tag-next" >/dev/null || { log "image push failed"; exit 1; }
   pod_image="${WARPDRIVE_E2E_POD_IMAGE:-debian:bookworm-slim}"
 fi
 
@@ -152,6 +156,7 @@ run_tests() { # run_tests <category> <trx name>
   log "tests: $1"
   WARPDRIVE_E2E_RELEASE_NAMESPACE="$ns" WARPDRIVE_E2E_POD_IMAGE="$pod_image" WARPDRIVE_E2E_HOST_DIR="$host_dir" \
     WARPDRIVE_E2E_NODE_IP="$node_ip" WARPDRIVE_E2E_UNINSTALLED="${uninstalled:-0}" \
+    WARPDRIVE_E2E_UPGRADE_IMAGE="$image_repo/warpdrive-node:$tag-next" \
     timeout 1800 dotnet test tests/e2e --no-build -c Debug -nologo --filter "Category=$1" \
       --logger "trx;LogFileName=$2.trx" --logger "console;verbosity=normal" --results-directory "$results" \
       --blame-hang-timeout 10m || status=1

@@ -4,11 +4,12 @@
 # /usr/share/dotnet, the published app in /app; the node image adds fuse3, rclone and ca-certificates), packed on the
 # Debian base image of the Kubernetes test kit (../shared/k8s: `cluster base-image`, `cluster mkimage`).
 #
-# Usage: hack/images.sh [--tag TAG] [--out DIR] [--load]
-#   --tag TAG   image tag (default: dev-<commit>); images are localhost/warpdrive-node:TAG, localhost/warpdrive-operator:TAG
-#   --out DIR   where the docker-archive tars go (default: artifacts/images)
-#   --load      import both into the kit's containerd (the kit's node must be up)
-# Prints the two image references on stdout, progress on stderr. Needs root (debootstrap, like the kit).
+# Usage: hack/images.sh [--tag TAG] [--node-tag TAG2] [--out DIR] [--load]
+#   --tag TAG       image tag (default: dev-<commit>); images are localhost/warpdrive-node:TAG, localhost/warpdrive-operator:TAG
+#   --node-tag TAG2 the node image also as localhost/warpdrive-node:TAG2 (the e2e upgrades the DaemonSet to it)
+#   --out DIR       where the docker-archive tars go (default: artifacts/images)
+#   --load          import them into the kit's containerd (the kit's node must be up)
+# Prints the image references on stdout, progress on stderr. Needs root (debootstrap, like the kit).
 # With a registry, `docker build -f Dockerfile.node .` builds the equivalent image; see README "On Kubernetes".
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,12 +17,14 @@ kit="${WARPDRIVE_K8S_KIT:-$repo/../shared/k8s}"
 tag="dev-$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo local)"
 out="$repo/artifacts/images"
 load=0
+node_tag=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --tag) tag="${2:?--tag needs a value}"; shift ;;
+    --node-tag) node_tag="${2:?--node-tag needs a value}"; shift ;;
     --out) out="${2:?--out needs a directory}"; shift ;;
     --load) load=1 ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "images: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -56,23 +59,25 @@ stage_runtime() { # stage_runtime <ctx>
   ln -s ../share/dotnet/dotnet "$ctx/usr/bin/dotnet"
 }
 
-build() { # build <name> <project> <entrypoint> [mkimage options...]
-  local name=$1 project=$2 entry=$3 ctx="$work/$1"
-  shift 3
+build() { # build <name> <tags> <project> <entrypoint> [mkimage options...]; <tags> is space-separated
+  local name=$1 tags=$2 project=$3 entry=$4 ctx="$work/$1" t
+  shift 4
   log "publishing $project"
   dotnet publish "$repo/$project" -c Release -nologo -clp:ErrorsOnly -o "$ctx/app" \
     --artifacts-path "$work/artifacts-$name" >&2
   stage_runtime "$ctx"
   chown -R 0:0 "$ctx"
-  local ref="localhost/$name:$tag" tar="$out/$name-$tag.tar"
-  rm -f "$tar"
-  "$cluster" mkimage --base --entrypoint "[\"/app/$entry\"]" --workdir /app \
-    --env DOTNET_ROOT=/usr/share/dotnet --env DOTNET_RUNNING_IN_CONTAINER=true "$@" "$ref" "$ctx" "$tar" >&2
-  log "$ref -> $tar ($(du -h "$tar" | cut -f1))"
-  [ "$load" = 0 ] || "$cluster" load "$tar" >/dev/null
-  echo "$ref"
+  for t in $tags; do
+    local ref="localhost/$name:$t" tar="$out/$name-$t.tar"
+    rm -f "$tar"
+    "$cluster" mkimage --base --entrypoint "[\"/app/$entry\"]" --workdir /app \
+      --env DOTNET_ROOT=/usr/share/dotnet --env DOTNET_RUNNING_IN_CONTAINER=true "$@" "$ref" "$ctx" "$tar" >&2
+    log "$ref -> $tar ($(du -h "$tar" | cut -f1))"
+    [ "$load" = 0 ] || "$cluster" load "$tar" >/dev/null
+    echo "$ref"
+  done
 }
 
-build warpdrive-node csi-node/WarpDrive.Node/WarpDrive.Node.csproj warpdrive-node
+build warpdrive-node "$tag $node_tag" csi-node/WarpDrive.Node/WarpDrive.Node.csproj warpdrive-node
 # Same uid as the Deployment's runAsUser: the operator needs no root.
-build warpdrive-operator operator/WarpDrive.Operator/WarpDrive.Operator.csproj warpdrive-operator --user 65532:65532
+build warpdrive-operator "$tag" operator/WarpDrive.Operator/WarpDrive.Operator.csproj warpdrive-operator --user 65532:65532

@@ -12,8 +12,10 @@ namespace WarpDrive.Csi;
 /// </summary>
 /// <remarks>
 /// Containers already running keep the view they were started with (kubelet binds the target into them without
-/// propagation), so they see the old, dead mount until they restart; keeping the FUSE connection alive across the
-/// restart is the job of the FUSE fd hand-over, not of this class.
+/// propagation). With an fd holder the source's connection outlives the restart and is taken over before this runs
+/// (the node host's <c>PluginHolders</c>): the target still shows a live tree, those containers never notice, and the
+/// publication is only recorded again. Without one the target is dead and is bound again from a fresh mount, which
+/// serves containers started from then on.
 /// </remarks>
 public static class PublicationRecovery
 {
@@ -83,6 +85,12 @@ public static class PublicationRecovery
 
         try
         {
+            if (IsLive(record.TargetPath))
+            {
+                publications.Add(record); // the source was taken over alive: kubelet's bind still serves it
+                return null;
+            }
+
             Detach(mounter, record.TargetPath); // the bind of the dead tree
             if (!Directory.Exists(record.BindSource))
             {
@@ -98,6 +106,24 @@ public static class PublicationRecovery
             await sources.ReleaseAsync(record.Source, record.TargetPath).ConfigureAwait(false);
             logger.LogDebug("released {Source} for {Target}", record.Source, record.TargetPath);
             return e.Message;
+        }
+    }
+
+    /// <summary>
+    /// Whether the target's tree answers: opening it as a directory asks the FUSE server (a dead connection fails with
+    /// ENOTCONN), where stat(2) may be answered from the kernel's attribute cache.
+    /// </summary>
+    private static bool IsLive(string target)
+    {
+        try
+        {
+            using var entries = Directory.EnumerateFileSystemEntries(target).GetEnumerator();
+            entries.MoveNext();
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 

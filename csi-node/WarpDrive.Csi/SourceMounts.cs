@@ -119,20 +119,48 @@ public sealed class SourceMounts : IAsyncDisposable
                 state.Users.Remove(user);
             }
 
-            if (state.Users.Count > 0 || state.Served is null)
-            {
-                return;
-            }
+            await ReleaseIfUnusedLockedAsync(source, state).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
 
-            if (state.Stale || _grace <= TimeSpan.Zero)
-            {
-                await UnmountLockedAsync(source, state, state.Stale ? "its settings changed or it was removed" : "no longer used").ConfigureAwait(false);
-                return;
-            }
+    /// <summary>
+    /// Serves <paramref name="source"/> from a mount this process did not make: a live connection taken over at start
+    /// (from the fd holder), at <see cref="MountPointOf"/> its name. It has no users until publications acquire it.
+    /// </summary>
+    public async Task AdoptAsync(BackendConfig source, IAsyncDisposable served)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var state = StateOf(source.Name);
+            state.Served = served;
+            state.Backend = source;
+            state.Stale = false;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
 
-            var pending = new CancellationTokenSource();
-            state.PendingRelease = pending;
-            _ = ReleaseAfterGraceAsync(source, state, pending);
+    /// <summary>After the start's recovery: a mount no publication holds (adopted, its pods gone meanwhile) starts its grace period.</summary>
+    public async Task ReleaseUnusedAsync()
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            foreach (var (name, state) in _sources.ToList())
+            {
+                if (state.PendingRelease is null)
+                {
+                    await ReleaseIfUnusedLockedAsync(name, state).ConfigureAwait(false);
+                }
+            }
         }
         finally
         {
@@ -236,6 +264,24 @@ public sealed class SourceMounts : IAsyncDisposable
         {
             _gate.Release();
         }
+    }
+
+    private async Task ReleaseIfUnusedLockedAsync(string source, SourceState state)
+    {
+        if (state.Users.Count > 0 || state.Served is null)
+        {
+            return;
+        }
+
+        if (state.Stale || _grace <= TimeSpan.Zero)
+        {
+            await UnmountLockedAsync(source, state, state.Stale ? "its settings changed or it was removed" : "no longer used").ConfigureAwait(false);
+            return;
+        }
+
+        var pending = new CancellationTokenSource();
+        state.PendingRelease = pending;
+        _ = ReleaseAfterGraceAsync(source, state, pending);
     }
 
     private async Task UnmountLockedAsync(string name, SourceState state, string why)

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
+using NUnit.Framework;
 
-namespace WarpDrive.Mount.Tests;
+namespace WarpDrive.Tests.Shared;
 
 /// <summary>What a reader saw: the checksum of every byte it read, how many, its slowest single read(2), and any error.</summary>
 public sealed record StreamResult(byte[] Sha256, long Bytes, TimeSpan LongestRead, string? Error);
@@ -15,7 +16,8 @@ public sealed record StreamResult(byte[] Sha256, long Bytes, TimeSpan LongestRea
 /// <remarks>
 /// Why not a thread of the test: a thread blocked in a read on the mount while no agent serves it stalled the test
 /// process's next Process.Start (the one that starts the new agent), so the test would wait for itself. The reader is
-/// this test assembly run as a program (<see cref="Main"/>, `dotnet WarpDrive.Mount.Tests.dll stream-reader FILE`).
+/// the test assembly run as a program (<see cref="Main"/>, `dotnet WarpDrive.Mount.Tests.dll stream-reader FILE`; each test project
+/// that links this file names it as its StartupObject).
 /// It reports "read N" after each read and "done SHA BYTES MS" or "error MESSAGE" at the end on stdout, and stops
 /// pausing when it reads "fast" on stdin.
 /// </remarks>
@@ -113,7 +115,7 @@ public sealed class StreamingReader : IAsyncDisposable
     {
         if (args is not ["stream-reader", var path])
         {
-            Console.Error.WriteLine("usage: WarpDrive.Mount.Tests stream-reader FILE");
+            Console.Error.WriteLine($"usage: {typeof(StreamingReader).Assembly.GetName().Name} stream-reader FILE");
             return 2;
         }
 

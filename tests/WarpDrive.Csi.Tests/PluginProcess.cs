@@ -55,14 +55,7 @@ public sealed partial class PluginProcess : IDisposable
     /// <summary>Starts <c>warpdrive-node csi --endpoint unix://SOCKET ARGS</c> and waits (bounded) until it answers NodeGetInfo.</summary>
     public static async Task<PluginProcess> StartAsync(string socket, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, Environment = { ["NODE_NAME"] = "node-1" } };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "warpdrive-node.dll"));
-        foreach (var arg in new[] { "csi", "--endpoint", $"unix://{socket}", "--log-format", "text" }.Concat(args))
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        var plugin = new PluginProcess(Process.Start(start)!, socket);
+        var plugin = Launch(socket, args);
         try
         {
             for (var attempt = 0; ; attempt++)
@@ -86,6 +79,35 @@ public sealed partial class PluginProcess : IDisposable
         }
     }
 
+    /// <summary>Starts <c>warpdrive-node csi --endpoint unix://SOCKET ARGS</c> without waiting for it to serve.</summary>
+    public static PluginProcess Launch(string socket, params string[] args) =>
+        Run(["csi", "--endpoint", $"unix://{socket}", "--log-format", "text", .. args], socket);
+
+    /// <summary>Starts <c>warpdrive-node ARGS</c> (another command, e.g. fd-holder); <see cref="Node"/> dials <paramref name="socket"/> if given.</summary>
+    public static PluginProcess Run(string[] args, string socket = "/nonexistent")
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, Environment = { ["NODE_NAME"] = "node-1" } };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "warpdrive-node.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        return new PluginProcess(Process.Start(start)!, socket);
+    }
+
+    /// <summary>Waits (bounded) for the process to exit by itself.</summary>
+    public bool WaitForExit(TimeSpan patience)
+    {
+        var exited = _process.WaitForExit(patience);
+        if (exited)
+        {
+            _process.WaitForExit(); // drains the stderr reader
+        }
+
+        return exited;
+    }
+
     /// <summary>Sends <paramref name="signal"/> and waits (bounded) for the exit.</summary>
     public bool Stop(int signal)
     {
@@ -94,13 +116,7 @@ public sealed partial class PluginProcess : IDisposable
             return false;
         }
 
-        var exited = _process.WaitForExit(TimeSpan.FromSeconds(60));
-        if (exited)
-        {
-            _process.WaitForExit(); // drains the stderr reader
-        }
-
-        return exited;
+        return WaitForExit(TimeSpan.FromSeconds(60));
     }
 
     public void Dispose()

@@ -151,7 +151,7 @@ public sealed class InstallManifestTests
             Assert.That(agent.Image, Is.EqualTo("example.com/node:1"));
             Assert.That(agent.SecurityContext.Privileged, Is.True);
             Assert.That(spec.HostPID, Is.True, "readers' pids and /proc/<pid>/cgroup are visible only in the host's pid namespace");
-            Assert.That(agent.Args, Is.EqualTo(new[] { "csi", "--endpoint", "unix:///csi/csi.sock", "--node-id", "$(NODE_NAME)", "--kube" }));
+            Assert.That(agent.Args, Is.EqualTo(new[] { "csi", "--endpoint", "unix:///csi/csi.sock", "--node-id", "$(NODE_NAME)", "--kube", "--fd-holder", "/csi/holders/$(POD_UID).sock" }));
             Assert.That(agent.Env.Single(e => e.Name == "NODE_NAME").ValueFrom.FieldRef.FieldPath, Is.EqualTo("spec.nodeName"));
             Assert.That(hostPaths["fuse-device"], Is.EqualTo("/dev/fuse"));
             Assert.That(hostPaths["kubelet-dir"], Is.EqualTo("/var/lib/kubelet"));
@@ -164,6 +164,27 @@ public sealed class InstallManifestTests
             Assert.That(registrar.Image, Does.StartWith("registry.k8s.io/sig-storage/csi-node-driver-registrar:"));
             Assert.That(registrar.Args, Does.Contain("--kubelet-registration-path=/var/lib/kubelet/plugins/csi.warpdrive.io/csi.sock"));
             Assert.That(hostPaths["registration-dir"], Is.EqualTo("/var/lib/kubelet/plugins_registry"));
+        });
+    }
+
+    [Test]
+    public void Node_daemonset_keeps_mounts_across_agent_crashes_and_upgrades()
+    {
+        var daemonSet = Single<V1DaemonSet>("warpdrive-node");
+        var spec = daemonSet.Spec.Template.Spec;
+        var agent = spec.Containers.Single(c => c.Name == "agent");
+        var holder = spec.Containers.Single(c => c.Name == "fd-holder");
+        Assert.Multiple(() =>
+        {
+            Assert.That(holder.Image, Is.EqualTo(agent.Image), "the holder is the agent's own binary");
+            Assert.That(holder.Args, Is.EqualTo(new[] { "fd-holder", "--socket", "/csi/holders/$(POD_UID).sock" }), "the socket the agent's --fd-holder names");
+            Assert.That(holder.Env.Single(e => e.Name == "POD_UID").ValueFrom.FieldRef.FieldPath, Is.EqualTo("metadata.uid"));
+            Assert.That(holder.VolumeMounts.Single().Name, Is.EqualTo("plugin-dir"), "the holders of all pods on a node share one directory");
+            Assert.That(holder.SecurityContext.Privileged, Is.Not.True);
+            Assert.That(holder.SecurityContext.Capabilities.Drop, Is.EqualTo(new[] { "ALL" }));
+            Assert.That(daemonSet.Spec.UpdateStrategy.RollingUpdate.MaxSurge.Value, Is.EqualTo("1"), "the new pod starts beside the old one");
+            Assert.That(daemonSet.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable.Value, Is.EqualTo("0"));
+            Assert.That(agent.ReadinessProbe.HttpGet.Path, Is.EqualTo("/healthz"), "the old pod goes only once the new agent serves");
         });
     }
 

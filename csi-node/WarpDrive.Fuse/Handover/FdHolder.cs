@@ -18,7 +18,9 @@ namespace WarpDrive.Fuse.Handover;
 /// <c>HOLD key note</c> + fds → <c>OK</c> (replaces what was held for key; the sender becomes its owner);
 /// <c>TAKE key</c> → <c>FDS key note</c> + fds, or <c>NONE</c>; when the key has a live owner, the holder first sends
 /// it <c>RELEASE key</c> and waits (up to <see cref="ReleaseTimeout"/>) for its connection to close, else <c>BUSY</c>;
-/// <c>DROP key</c> → <c>OK</c> (closes them: the owner unmounted).</para>
+/// <c>DROP key</c> → <c>OK</c> (closes them: the owner unmounted); <c>RETIRE</c> → <c>KEYS key…</c>, after sending
+/// <c>RELEASE *</c> to every other connected agent and waiting for each to close (a successor in another pod takes this
+/// holder's whole node over, see the node README), else <c>BUSY</c>.</para>
 /// <para>Threading: one thread per client connection, the accept loop on its own; the table is behind one lock that
 /// is never held across a send or a wait.</para>
 /// </remarks>
@@ -164,6 +166,10 @@ public sealed class FdHolder : IDisposable
                         Close(fds);
                         Take(client, fields[1]);
                         break;
+                    case "RETIRE":
+                        Close(fds);
+                        Retire(client);
+                        break;
                     case "DROP" when fields.Length >= 2:
                         Close(fds);
                         Drop(fields[1]);
@@ -248,6 +254,41 @@ public sealed class FdHolder : IDisposable
         // The kernel installs duplicates in the receiver; ours stay open until the new owner sends its own set.
         client.Channel.Send($"FDS\t{key}\t{entry.Note}", entry.Fds);
         _logger.LogInformation("handed {Count} descriptor(s) of {MountPoint} to a new agent", entry.Fds.Length, key);
+    }
+
+    /// <summary>Every other agent connected here lets go (and exits); then the asker learns which mounts are held.</summary>
+    private void Retire(Client client)
+    {
+        List<Client> others;
+        lock (_lock)
+        {
+            others = [.. _clients.Where(c => c != client)];
+        }
+
+        _logger.LogInformation("a successor takes this node over: asking {Count} agent(s) to let go", others.Count);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        foreach (var other in others)
+        {
+            other.Channel.Send("RELEASE\t" + FdHolderClient.Everything);
+        }
+
+        foreach (var other in others)
+        {
+            var left = ReleaseTimeout - waited.Elapsed;
+            if (!other.Closed.Wait(left > TimeSpan.Zero ? left : TimeSpan.Zero))
+            {
+                client.Channel.Send($"BUSY\tan agent did not let go within {ReleaseTimeout.TotalSeconds:0}s");
+                return;
+            }
+        }
+
+        string[] keys;
+        lock (_lock)
+        {
+            keys = [.. _entries.Keys];
+        }
+
+        client.Channel.Send(string.Join('\t', ["KEYS", .. keys]));
     }
 
     private void Drop(string key)

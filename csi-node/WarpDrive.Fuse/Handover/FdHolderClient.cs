@@ -16,6 +16,9 @@ public sealed class FdHolderClient : IDisposable
     /// <summary>The environment variable naming the holder's socket (set by the systemd unit and the DaemonSet).</summary>
     public const string SocketVariable = "WARPDRIVE_FD_HOLDER";
 
+    /// <summary>The key of a RELEASE that means every mount: a successor takes the whole node over (<see cref="Retire"/>).</summary>
+    public const string Everything = "*";
+
     private static readonly TimeSpan ReplyTimeout = FdHolder.ReleaseTimeout + TimeSpan.FromSeconds(10);
 
     private readonly FdChannel _channel;
@@ -67,6 +70,42 @@ public sealed class FdHolderClient : IDisposable
                 Close(fds);
                 throw new IOException($"fd holder {SocketPath} answered TAKE with '{fields[0]}'");
         }
+    }
+
+    /// <summary>
+    /// As <see cref="Take"/>, but a connection whose mount is gone meanwhile (unmounted from outside while no agent
+    /// served it) is closed and dropped: null, and the caller mounts fresh.
+    /// </summary>
+    public HeldConnection? TakeIfMounted(string mountPoint)
+    {
+        var held = Take(mountPoint);
+        if (held is null || FuseMounter.IsMounted(mountPoint))
+        {
+            return held;
+        }
+
+        _logger.LogWarning("the fd holder kept a connection of {MountPoint}, but it is no longer mounted; mounting fresh", mountPoint);
+        held.CloseAll();
+        Drop(mountPoint);
+        return null;
+    }
+
+    /// <summary>
+    /// Asks every other agent connected to this holder to let go (each exits without unmounting) and waits until they
+    /// have; returns the mount points the holder keeps, for the caller to <see cref="Take"/>. Throws
+    /// <see cref="IOException"/> when the holder fails or an agent does not let go.
+    /// </summary>
+    public IReadOnlyList<string> Retire()
+    {
+        var (message, fds) = Request("RETIRE", []);
+        Close(fds);
+        var fields = message.Split('\t');
+        return fields[0] switch
+        {
+            "KEYS" => fields[1..],
+            "BUSY" => throw new IOException($"fd holder {SocketPath}: {(fields.Length > 1 ? fields[1] : "busy")}"),
+            _ => throw new IOException($"fd holder {SocketPath} answered RETIRE with '{fields[0]}'"),
+        };
     }
 
     /// <summary>Hands the holder duplicates of <paramref name="connection"/>'s descriptors (ours stay open and ours).</summary>

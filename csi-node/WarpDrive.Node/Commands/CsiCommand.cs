@@ -5,6 +5,7 @@ using k8s.Exceptions;
 using Microsoft.Extensions.Logging;
 using WarpDrive.Config;
 using WarpDrive.Csi;
+using WarpDrive.Fuse.Handover;
 using WarpDrive.Node.Hosting;
 using WarpDrive.Node.Kubernetes;
 
@@ -62,19 +63,25 @@ public static class CsiCommand
             Description = $"With --registration-dir: the CSI socket as kubelet sees it on the host (default {RegistrationOptions.DefaultKubeletEndpoint}).",
             DefaultValueFactory = _ => RegistrationOptions.DefaultKubeletEndpoint,
         };
+        var holder = new Option<string?>("--fd-holder")
+        {
+            Description = "Unix socket of this pod's fd holder (warpdrive-node fd-holder), which keeps every source mount alive across crashes and restarts of "
+                + $"this plugin; other holders' sockets in the same directory belong to older or newer pods on this node (default ${FdHolderClient.SocketVariable}).",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable(FdHolderClient.SocketVariable) is { Length: > 0 } s ? s : null,
+        };
         var command = new Command("csi", "Run as the CSI node plugin: serve the CSI Identity, Controller and Node services to kubelet on a unix socket.")
         {
-            endpoint, nodeId, config, stateDir, grace, kube, configMap, configMapNamespace, registrationDir, kubeletRegistrationPath,
+            endpoint, nodeId, config, stateDir, grace, kube, configMap, configMapNamespace, registrationDir, kubeletRegistrationPath, holder,
         };
         command.SetAction((result, _) => RunAsync(
             result.GetValue(endpoint)!, result.GetValue(nodeId)!, result.GetValue(config)!, result.GetValue(stateDir)!, result.GetValue(grace),
             result.GetValue(kube), result.GetValue(configMap), result.GetValue(configMapNamespace),
-            result.GetValue(registrationDir), result.GetValue(kubeletRegistrationPath)!, result.GetValue(logFormat)!, result.GetValue(logLevel)));
+            result.GetValue(registrationDir), result.GetValue(kubeletRegistrationPath)!, result.GetValue(holder), result.GetValue(logFormat)!, result.GetValue(logLevel)));
         return command;
     }
 
     private static async Task<int> RunAsync(string endpoint, string nodeId, string configPath, string stateDir, TimeSpan grace, bool kube,
-        string? configMapName, string? configMapNamespace, string? registrationDir, string kubeletRegistrationPath, string logFormat, LogLevel logLevel)
+        string? configMapName, string? configMapNamespace, string? registrationDir, string kubeletRegistrationPath, string? holderSocket, string logFormat, LogLevel logLevel)
     {
         const string Scheme = "unix://";
         if (!endpoint.StartsWith(Scheme, StringComparison.Ordinal) || endpoint.Length == Scheme.Length)
@@ -130,6 +137,25 @@ public static class CsiCommand
         using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
 
+        PluginHolders? holders = null;
+        if (holderSocket is not null)
+        {
+            holders = await PluginHolders.ConnectAsync(holderSocket, logger).ConfigureAwait(false);
+            if (holders.Successor is { } successor)
+            {
+                holders.Dispose();
+                return await StandByAsync(successor, logger, stop.Token).ConfigureAwait(false);
+            }
+
+            // A successor took our mounts (a newer pod on this node, or this one restarted): leave at once, without
+            // unmounting; the holder hands them on only after this process is gone, so two agents never serve at once.
+            holders.Own.ReleaseRequested += () => Task.Run(() =>
+            {
+                logger.LogInformation("a successor is taking this node's mounts over: exiting without unmounting");
+                Environment.Exit(ExitCodes.Ok);
+            });
+        }
+
         ConfigMapMirror? mirror = null;
         if (kubernetes is not null)
         {
@@ -141,11 +167,13 @@ public static class CsiCommand
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
                 logger.LogInformation("stopped before the node config appeared");
+                holders?.Dispose();
                 return ExitCodes.Ok;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 logger.LogError("cannot write the node config to {Path}: {Error}", configPath, e.Message);
+                holders?.Dispose();
                 return ExitCodes.Failure;
             }
         }
@@ -153,6 +181,7 @@ public static class CsiCommand
         if (await ConfigFile.LoadOrReportAsync(configPath).ConfigureAwait(false) is not { } config)
         {
             await DisposeMirrorAsync().ConfigureAwait(false);
+            holders?.Dispose();
             return ExitCodes.Usage;
         }
 
@@ -169,6 +198,7 @@ public static class CsiCommand
                 ReleaseGrace = grace,
                 Kubernetes = kubernetes,
                 Registration = registration,
+                Holders = holders,
             };
             host = await PluginHost.StartAsync(options, config, loggers, mirror).ConfigureAwait(false);
         }
@@ -176,6 +206,7 @@ public static class CsiCommand
         {
             logger.LogError("could not start the CSI plugin: {Error}", e.Message);
             await DisposeMirrorAsync().ConfigureAwait(false);
+            holders?.Dispose();
             return ExitCodes.Failure;
         }
 
@@ -195,5 +226,29 @@ public static class CsiCommand
         }
 
         ValueTask DisposeMirrorAsync() => mirror?.DisposeAsync() ?? ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// A newer pod's agent serves this node (a rolling update is replacing this pod): serve nothing and wait to be
+    /// stopped. If that pod goes away first (a rollback), exit with an error so the container restarts and takes over.
+    /// </summary>
+    private static async Task<int> StandByAsync(string successor, ILogger logger, CancellationToken stop)
+    {
+        logger.LogWarning("a newer pod's fd holder is on this node ({Socket}): this pod is being replaced, so this agent serves nothing and waits to be stopped", successor);
+        while (!stop.IsCancellationRequested)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(2), stop).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            try
+            {
+                using var probe = FdHolderClient.Connect(successor, logger);
+            }
+            catch (IOException)
+            {
+                logger.LogWarning("the newer pod's fd holder {Socket} is gone: restarting to serve this node", successor);
+                return ExitCodes.Failure;
+            }
+        }
+
+        return ExitCodes.Ok;
     }
 }

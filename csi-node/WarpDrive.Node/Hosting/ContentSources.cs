@@ -29,6 +29,28 @@ public static class ContentSources
         return new BlockCache(options, loggers.CreateLogger<BlockCache>());
     }
 
+    /// <summary>
+    /// As <see cref="Create"/>, after taking mounts over from an agent that is exiting: its process may hold the
+    /// cache's database lock for a moment longer, so opening is retried for up to 30 s.
+    /// </summary>
+    public static async Task<IContentSource> CreateAfterTakeOverAsync(CacheSettings cache, ILoggerFactory loggers)
+    {
+        var logger = loggers.CreateLogger(typeof(ContentSources));
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                return Create(cache, loggers);
+            }
+            catch (Exception e) when (waited.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                logger.LogDebug("cache not available yet after take-over ({Error}); retrying", e.GetType().Name);
+                await Task.Delay(20).ConfigureAwait(false);
+            }
+        }
+    }
+
     /// <summary>Closes the content source when it holds resources (the block cache's files and RocksDB).</summary>
     public static async ValueTask DisposeAsync(IContentSource content)
     {

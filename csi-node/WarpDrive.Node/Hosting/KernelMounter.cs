@@ -1,30 +1,83 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using WarpDrive.Backends;
 using WarpDrive.Cache;
 using WarpDrive.Config;
 using WarpDrive.Csi;
+using WarpDrive.Fuse.Handover;
 using WarpDrive.Telemetry;
 
 namespace WarpDrive.Node.Hosting;
 
 /// <summary>
 /// The real <see cref="IMounter"/>: a data source becomes a <see cref="FuseTree"/> over the node's shared content
-/// source and access recorder; bind mounts and unmounts are mount(2)/umount2(2) (<see cref="BindMounts"/>).
+/// source and access recorder; bind mounts and unmounts are mount(2)/umount2(2) (<see cref="BindMounts"/>). With an
+/// fd <paramref name="holder"/>, every tree keeps a session journal and is held there while it is mounted, so a crash
+/// of this process does not end it.
 /// </summary>
-public sealed class KernelMounter(Func<NodeConfig> config, IContentSource content, IAccessRecorder access, ILoggerFactory loggers, Func<IBackend, IBackend>? wrap) : IMounter
+public sealed class KernelMounter(Func<NodeConfig> config, IContentSource content, IAccessRecorder access, ILoggerFactory loggers, Func<IBackend, IBackend>? wrap,
+    HolderLink? holder = null) : IMounter
 {
     private readonly ILogger _logger = loggers.CreateLogger<KernelMounter>();
+    private readonly ConcurrentDictionary<string, FuseTree> _trees = new(StringComparer.Ordinal);
+
+    /// <summary>The trees mounted now (what the holder must keep).</summary>
+    public IReadOnlyCollection<FuseTree> Trees => [.. _trees.Values];
 
     public async Task<IAsyncDisposable> MountSourceAsync(SourceMountRequest request, CancellationToken cancellationToken)
     {
-        var tree = await FuseTree.MountAsync(config(), [request.Backend], request.MountPoint, content, loggers, wrap, access).ConfigureAwait(false);
+        var served = await ServeAsync(request, held: null).ConfigureAwait(false);
         if (request.ReadaheadBytes is { } readahead)
         {
             SetReadahead(request.MountPoint, readahead);
         }
 
-        return tree;
+        return served;
+    }
+
+    /// <summary>Serves a live connection of <paramref name="request"/>'s mount point taken from an fd holder (its readahead setting is the kernel's, kept).</summary>
+    public Task<IAsyncDisposable> AdoptAsync(SourceMountRequest request, HeldConnection held) => ServeAsync(request, held);
+
+    private async Task<IAsyncDisposable> ServeAsync(SourceMountRequest request, HeldConnection? held)
+    {
+        var tree = await FuseTree.MountAsync(config(), [request.Backend], request.MountPoint, content, loggers, wrap, access, held, keepJournal: holder is not null)
+            .ConfigureAwait(false);
+        if (holder is null)
+        {
+            return tree;
+        }
+
+        _trees[tree.MountPoint] = tree;
+        if (holder.Current is { } client)
+        {
+            try
+            {
+                client.Hold(tree.MountPoint, tree.Export());
+            }
+            catch (IOException e)
+            {
+                _logger.LogWarning("could not hand {MountPoint} to the fd holder: {Error}; a crash of this agent would end it", tree.MountPoint, e.Message);
+            }
+        }
+
+        return new HeldTree(tree, this);
+    }
+
+    /// <summary>Unmounting on purpose: the holder must not keep (or hand on) the connection.</summary>
+    private async ValueTask ReleaseAsync(FuseTree tree)
+    {
+        _trees.TryRemove(tree.MountPoint, out _);
+        try
+        {
+            holder?.Current?.Drop(tree.MountPoint);
+        }
+        catch (IOException e)
+        {
+            _logger.LogWarning("could not tell the fd holder that {MountPoint} is unmounted: {Error}", tree.MountPoint, e.Message);
+        }
+
+        await tree.DisposeAsync().ConfigureAwait(false);
     }
 
     public void BindMountReadOnly(string source, string target) => BindMounts.BindReadOnly(source, target);
@@ -32,6 +85,11 @@ public sealed class KernelMounter(Func<NodeConfig> config, IContentSource conten
     public void Unmount(string target) => BindMounts.Unmount(target);
 
     public bool IsMountPoint(string path) => MountTable.IsMountPoint(path);
+
+    private sealed class HeldTree(FuseTree tree, KernelMounter mounter) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => mounter.ReleaseAsync(tree);
+    }
 
     /// <summary>
     /// Kernel readahead is per backing device: a FUSE mount's is /sys/class/bdi/&lt;major:minor&gt;/read_ahead_kb.

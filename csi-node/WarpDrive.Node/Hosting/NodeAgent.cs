@@ -54,7 +54,7 @@ public sealed class NodeAgent : IAsyncDisposable
     {
         var logger = loggers.CreateLogger<NodeAgent>();
         var taking = System.Diagnostics.Stopwatch.StartNew();
-        var held = holder is null ? null : await Task.Run(() => TakeOver(holder, config.MountPoint, logger)).ConfigureAwait(false);
+        var held = holder is null ? null : await Task.Run(() => holder.TakeIfMounted(config.MountPoint)).ConfigureAwait(false);
         if (held is null)
         {
             StaleMounts.ClearDead(config.MountPoint, "warpdrive", logger);
@@ -64,7 +64,7 @@ public sealed class NodeAgent : IAsyncDisposable
         try
         {
             // After a take-over the previous agent may still be letting go of the cache's database lock for a moment.
-            content = held is null ? ContentSources.Create(config.Cache, loggers) : await CreateContentRetryingAsync(config, loggers, logger).ConfigureAwait(false);
+            content = held is null ? ContentSources.Create(config.Cache, loggers) : await ContentSources.CreateAfterTakeOverAsync(config.Cache, loggers).ConfigureAwait(false);
         }
         catch
         {
@@ -100,27 +100,6 @@ public sealed class NodeAgent : IAsyncDisposable
     /// <summary>Drops the tree's listing and metadata caches (SIGHUP, <c>POST /admin/drop-caches</c>); see <see cref="WarpDrive.FileSystem.WarpFileSystem.DropCaches"/>.</summary>
     public void DropCaches() => _tree.FileSystem.DropCaches();
 
-    /// <summary>The held connection of the mount point, if the holder has one that is still mounted.</summary>
-    private static HeldConnection? TakeOver(FdHolderClient holder, string mountPoint, ILogger logger)
-    {
-        var held = holder.Take(mountPoint);
-        if (held is null)
-        {
-            return null;
-        }
-
-        if (!FuseMounter.IsMounted(mountPoint))
-        {
-            // Unmounted from outside while no agent served it: the connection is over; mount fresh.
-            logger.LogWarning("the fd holder kept a connection of {MountPoint}, but it is no longer mounted; mounting fresh", mountPoint);
-            held.CloseAll();
-            holder.Drop(mountPoint);
-            return null;
-        }
-
-        return held;
-    }
-
     private static void HandToHolder(FdHolderClient holder, FuseTree tree, ILogger logger)
     {
         try
@@ -131,23 +110,6 @@ public sealed class NodeAgent : IAsyncDisposable
         catch (IOException e)
         {
             logger.LogWarning("could not hand {MountPoint} to the fd holder: {Error}; a crash of this agent would end the mount", tree.MountPoint, e.Message);
-        }
-    }
-
-    private static async Task<IContentSource> CreateContentRetryingAsync(NodeConfig config, ILoggerFactory loggers, ILogger logger)
-    {
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                return ContentSources.Create(config.Cache, loggers);
-            }
-            catch (Exception e) when (waited.Elapsed < TimeSpan.FromSeconds(30))
-            {
-                logger.LogDebug("cache not available yet after take-over ({Error}); retrying", e.GetType().Name);
-                await Task.Delay(20).ConfigureAwait(false);
-            }
         }
     }
 

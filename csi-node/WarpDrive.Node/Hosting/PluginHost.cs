@@ -6,6 +6,8 @@ using Microsoft.Extensions.Logging;
 using WarpDrive.Cache;
 using WarpDrive.Config;
 using WarpDrive.Csi;
+using WarpDrive.Fuse;
+using WarpDrive.Fuse.Handover;
 using WarpDrive.Node.Kubernetes;
 using WarpDrive.Node.Observability;
 using WarpDrive.Telemetry;
@@ -39,6 +41,12 @@ public sealed record PluginOptions
 
     /// <summary>How this node reports what it observes of each source's backend (with <see cref="Kubernetes"/>).</summary>
     public SourceReporterOptions SourceReports { get; init; } = new();
+
+    /// <summary>
+    /// The fd holders that keep the source mounts alive across restarts of this process (<c>--fd-holder</c>); owned by
+    /// the host once it has started. Null: a crash or restart ends every source mount.
+    /// </summary>
+    public PluginHolders? Holders { get; init; }
 }
 
 /// <summary>
@@ -58,6 +66,7 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
     private SourceStatusReporter? _sourceReports;
     private ConfigMapMirror? _configMirror;
     private KubeletRegistration? _registration;
+    private PluginHolders? _holders;
     private int _contentClosed;
 
     private PluginHost(WebApplication grpc, IContentSource content, SwitchableAccessRecorder access, NodeMetrics metrics, SourceMounts sources, ConfigWatcher watcher, MetricsServer? metricsServer, HealthReport health)
@@ -102,9 +111,27 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
         var logger = loggers.CreateLogger<PluginHost>();
         var mountsDirectory = Path.Combine(options.StateDirectory, "mounts");
         Directory.CreateDirectory(mountsDirectory);
-        UnmountLeftovers(mountsDirectory, logger);
+        // Before the cache is opened: taking over from an older pod makes its agent exit, and with it let go of the cache.
+        var held = options.Holders?.TakeAll(Leftovers(mountsDirectory)) ?? [];
+        UnmountLeftovers(mountsDirectory, held.Keys, logger);
 
-        var content = ContentSources.Create(config.Cache, loggers);
+        IContentSource content;
+        try
+        {
+            content = held.Count > 0 || options.Holders is { RetiredAny: true }
+                ? await ContentSources.CreateAfterTakeOverAsync(config.Cache, loggers).ConfigureAwait(false)
+                : ContentSources.Create(config.Cache, loggers);
+        }
+        catch
+        {
+            foreach (var connection in held.Values)
+            {
+                connection.CloseAll();
+            }
+
+            throw;
+        }
+
         var metrics = new NodeMetrics(() => (content as BlockCache)?.Snapshot());
         // A reload that changes telemetry: (e.g. the operator now knows the control plane's ClusterIP) swaps the
         // recorder under the mounted trees (Telemetry/SwitchableAccessRecorder).
@@ -115,10 +142,13 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
         var telemetry = new TelemetryReload(access, config.Telemetry, pods, loggers);
         SourceMounts? sources = null;
         KernelMounter mounter = null!;
-        mounter = new KernelMounter(() => sources!.Config, content, access, loggers, backend => new InstrumentedBackend(backend, metrics));
+        mounter = new KernelMounter(() => sources!.Config, content, access, loggers, backend => new InstrumentedBackend(backend, metrics), options.Holders?.Own);
         sources = new SourceMounts(mounter, config, mountsDirectory, options.ReleaseGrace, loggers.CreateLogger<SourceMounts>());
+        await AdoptAsync(held, sources, mounter, options.Holders, logger).ConfigureAwait(false);
         // Before kubelet's first call: an unpublish of a volume published by the last run must find it.
         var recovered = await PublicationRecovery.RestoreAsync(store, publications, sources, mounter, loggers.CreateLogger(typeof(PublicationRecovery)), CancellationToken.None).ConfigureAwait(false);
+        await sources.ReleaseUnusedAsync().ConfigureAwait(false);
+        options.Holders?.Own.KeepHolding(() => mounter.Trees);
 
         PluginHost? host = null;
         var health = new HealthReport([
@@ -135,7 +165,7 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
 
         var readiness = new DeferredReadiness();
         var grpc = BuildGrpcServer(options, sources, mounter, readiness, publications, loggers);
-        host = new PluginHost(grpc, content, access, metrics, sources, watcher, metricsServer, health) { _configMirror = configMirror, Recovered = recovered };
+        host = new PluginHost(grpc, content, access, metrics, sources, watcher, metricsServer, health) { _configMirror = configMirror, _holders = options.Holders, Recovered = recovered };
         readiness.Host = host;
         try
         {
@@ -233,6 +263,7 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
         Volatile.Write(ref _contentClosed, 1);
         await ContentSources.DisposeAsync(_content).ConfigureAwait(false);
         _metrics.Dispose();
+        _holders?.Dispose();
     }
 
     private static WebApplication BuildGrpcServer(PluginOptions options, SourceMounts sources, IMounter mounter, IReadiness readiness, Publications publications, ILoggerFactory loggers)
@@ -253,18 +284,59 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
         return app;
     }
 
+    /// <summary>Source mounts left by the last run (of this container, or of an older pod on this node).</summary>
+    private static List<string> Leftovers(string mountsDirectory) =>
+        Directory.EnumerateDirectories(mountsDirectory).Where(MountTable.IsMountPoint).ToList();
+
     /// <summary>
-    /// Source mounts left by the last run are dead (their server was that process): detach them. The ones its
-    /// publications still need are mounted again by <see cref="PublicationRecovery"/>.
+    /// Leftover source mounts that no fd holder gave us are dead (their server was the last run): detach them. The
+    /// ones its publications still need are mounted again by <see cref="PublicationRecovery"/>.
     /// </summary>
-    private static void UnmountLeftovers(string mountsDirectory, ILogger logger)
+    private static void UnmountLeftovers(string mountsDirectory, IEnumerable<string> taken, ILogger logger)
     {
-        foreach (var directory in Directory.EnumerateDirectories(mountsDirectory))
+        var keep = taken.ToHashSet(StringComparer.Ordinal);
+        foreach (var directory in Leftovers(mountsDirectory).Where(d => !keep.Contains(FdHolderClient.Key(d))))
         {
-            if (MountTable.IsMountPoint(directory))
+            logger.LogWarning("detaching {MountPoint}, left by an earlier run", directory);
+            BindMounts.Unmount(directory);
+        }
+    }
+
+    /// <summary>
+    /// Serves each connection taken from a holder again, as the source of the same name. One whose source left the
+    /// config cannot be served: its connection is closed, so its readers get ENOTCONN, and it is detached.
+    /// </summary>
+    private static async Task AdoptAsync(Dictionary<string, HeldConnection> held, SourceMounts sources, KernelMounter mounter, PluginHolders? holders, ILogger logger)
+    {
+        foreach (var (mountPoint, connection) in held)
+        {
+            var name = Path.GetFileName(mountPoint);
+            var served = false;
+            if (sources.Find(name) is { } backend && sources.MountPointOf(name) == mountPoint)
             {
-                logger.LogWarning("detaching {MountPoint}, left by an earlier run", directory);
-                BindMounts.Unmount(directory);
+                try
+                {
+                    var taking = System.Diagnostics.Stopwatch.StartNew();
+                    await sources.AdoptAsync(backend, await mounter.AdoptAsync(new SourceMountRequest(backend, mountPoint, null), connection).ConfigureAwait(false)).ConfigureAwait(false);
+                    logger.LogInformation("took over data source {Source} at {MountPoint} in {Elapsed} ms: its readers never saw it go", name, mountPoint, taking.ElapsedMilliseconds);
+                    holders?.Adopted(mountPoint);
+                    served = true;
+                }
+                catch (Exception e) when (e is IOException or ArgumentException or FuseMountException)
+                {
+                    logger.LogError("could not take data source {Source} at {MountPoint} over: {Error}", name, mountPoint, e.Message);
+                }
+            }
+            else
+            {
+                logger.LogError("{MountPoint} was taken over, but data source {Source} is no longer in the node config: its readers now get errors", mountPoint, name);
+                connection.CloseAll();
+            }
+
+            if (!served)
+            {
+                holders?.Abandoned(mountPoint);
+                BindMounts.Unmount(mountPoint);
             }
         }
     }

@@ -224,7 +224,9 @@ public static class InstallManifests
                 UpdateStrategy = new V1DaemonSetUpdateStrategy
                 {
                     Type = "RollingUpdate",
-                    RollingUpdate = new V1RollingUpdateDaemonSet { MaxUnavailable = "1" },
+                    // The new pod starts beside the old one and takes its FUSE connections over (from the old pod's
+                    // fd holder): reading pods never lose their mounts during an upgrade.
+                    RollingUpdate = new V1RollingUpdateDaemonSet { MaxSurge = 1, MaxUnavailable = 0 },
                 },
                 Template = new V1PodTemplateSpec
                 {
@@ -239,7 +241,7 @@ public static class InstallManifests
                         PriorityClassName = "system-node-critical",
                         Tolerations = [new V1Toleration { OperatorProperty = "Exists" }],
                         NodeSelector = new Dictionary<string, string> { ["kubernetes.io/os"] = "linux" },
-                        Containers = [NodeAgent(settings, options), Registrar(settings)],
+                        Containers = [NodeAgent(settings, options), FdHolder(settings), Registrar(settings)],
                         Volumes =
                         [
                             HostPath("fuse-device", "/dev/fuse", "CharDevice"),
@@ -280,10 +282,12 @@ public static class InstallManifests
             "--endpoint", "unix:///csi/csi.sock",
             "--node-id", "$(NODE_NAME)",
             "--kube", // config from this node's ConfigMap, warm jobs from WarpCacheWarms
+            "--fd-holder", HolderSocket, // the fd-holder container keeps the mounts alive across crashes of this one
         ],
         Env =
         [
             FieldEnv("NODE_NAME", "spec.nodeName"),
+            FieldEnv("POD_UID", "metadata.uid"),
             FieldEnv("POD_NAMESPACE", "metadata.namespace"),
             // The agent watches this ConfigMap (see NodeConfigMaps.Name for names longer than 253 characters).
             new V1EnvVar { Name = "WARPDRIVE_CONFIGMAP", Value = "warpdrive-node-$(NODE_NAME)" },
@@ -297,6 +301,13 @@ public static class InstallManifests
             InitialDelaySeconds = 10,
             PeriodSeconds = 10,
             FailureThreshold = 3,
+        },
+        // Served once the agent has taken its mounts over and serves kubelet: only then may an update delete the old pod.
+        ReadinessProbe = new V1Probe
+        {
+            HttpGet = new V1HTTPGetAction { Path = "/healthz", Port = HealthPort },
+            PeriodSeconds = 2,
+            FailureThreshold = 1,
         },
         Resources = Resources("100m", "256Mi", "4Gi"),
         VolumeMounts =
@@ -348,6 +359,27 @@ public static class InstallManifests
             },
         };
     }
+
+    /// <summary>Each pod's fd holder listens here: a directory shared by the DaemonSet's pods on a node, one socket per pod.</summary>
+    private const string HolderSocket = "/csi/holders/$(POD_UID).sock";
+
+    /// <summary>Keeps a duplicate of every /dev/fuse descriptor the agent serves, and nothing else: no privileges needed.</summary>
+    private static V1Container FdHolder(InstallSettings settings) => new()
+    {
+        Name = "fd-holder",
+        Image = settings.NodeImage,
+        Args = ["fd-holder", "--socket", HolderSocket],
+        // No diagnostics socket in /tmp: the root file system is read-only.
+        Env = [FieldEnv("POD_UID", "metadata.uid"), new V1EnvVar { Name = "DOTNET_EnableDiagnostics", Value = "0" }],
+        SecurityContext = new V1SecurityContext
+        {
+            AllowPrivilegeEscalation = false,
+            ReadOnlyRootFilesystem = true,
+            Capabilities = new V1Capabilities { Drop = ["ALL"] },
+        },
+        Resources = Resources("10m", "48Mi", "128Mi"),
+        VolumeMounts = [new V1VolumeMount { Name = "plugin-dir", MountPath = "/csi" }],
+    };
 
     private static V1Container Registrar(InstallSettings settings) => new()
     {
