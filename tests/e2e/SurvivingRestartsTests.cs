@@ -148,11 +148,16 @@ public sealed partial class SurvivingRestartsTests
         await AssertEveryPassRightAsync(reader, "DaemonSet upgrade");
     }
 
-    /// <summary>In the agent container: SIGKILL the agent process, found among the processes of the container's own cgroup (the pod runs with hostPID).</summary>
+    /// <summary>
+    /// In the agent container: SIGKILL the agent process, found among the processes in this container's cgroup (the
+    /// pod runs with hostPID, so /proc shows the whole node; cgroup v1 and v2 alike).
+    /// </summary>
     private const string KillAgentScript = """
-        for p in $(cat /sys/fs/cgroup/cgroup.procs); do
-          case "$(tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null)" in
-            *warpdrive-node\ csi*) echo "killing $p"; kill -KILL "$p" ;;
+        mine=$(cat /proc/$$/cgroup)
+        for d in /proc/[0-9]*; do
+          [ "$(cat "$d/cgroup" 2>/dev/null)" = "$mine" ] || continue
+          case "$(tr '\0' ' ' < "$d/cmdline" 2>/dev/null)" in
+            *warpdrive-node\ csi*) p=${d#/proc/}; echo "killing $p"; kill -KILL "$p" ;;
           esac
         done
         """;
@@ -167,7 +172,9 @@ public sealed partial class SurvivingRestartsTests
         container.VolumeMounts.Add(new V1VolumeMount { Name = "work", MountPath = "/work" });
         pod.Spec.Volumes.Add(new V1Volume { Name = "work", EmptyDir = new V1EmptyDirVolumeSource { Medium = "Memory" } });
         var created = await kube.CreatePodAsync(pod);
-        await Kube.EventuallyAsync($"reader {name} reading", async () => (await kube.LogAsync(ns, name)).Contains("progress", StringComparison.Ordinal));
+        await Kube.EventuallyAsync($"reader {name} reading", async () =>
+            (await kube.Client.CoreV1.ReadNamespacedPodAsync(name, ns)).Status?.Phase == "Running"
+            && (await kube.LogAsync(ns, name)).Contains("progress", StringComparison.Ordinal));
         return created;
     }
 
