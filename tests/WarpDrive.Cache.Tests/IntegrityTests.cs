@@ -65,6 +65,28 @@ public sealed class IntegrityTests
     }
 
     [Test]
+    public async Task ShortLastSubBlockOfTheLastBlockIsVerifiedToo()
+    {
+        // Block 1 is 100,000 bytes: one full sub-block and a short one of 34,464 bytes.
+        var data = _bed.WriteFile("f.bin", Block + 100_000, seed: 18);
+        var cache = OpenCache();
+        using var reader = cache.Open(_bed.Backend, await _bed.StatAsync("f.bin"));
+        Assert.That(await CacheTestBed.ReadAllAsync(reader, 96 * 1024), Is.EqualTo(data));
+        FlipByte(data.Length - 1);
+
+        var tail = new byte[data.Length - (Block + Sub)];
+        await reader.ReadAsync(Block + Sub, tail, CancellationToken.None);
+        Assert.That(tail, Is.EqualTo(data.AsSpan(Block + Sub).ToArray()), "aligned read of the short sub-block");
+        Assert.That(cache.Snapshot().ChecksumFailures, Is.EqualTo(1));
+
+        FlipByte(Block + Sub + 10);
+        var middle = new byte[1000];
+        await reader.ReadAsync(Block + Sub - 500, middle, CancellationToken.None);
+        Assert.That(middle, Is.EqualTo(data.AsSpan(Block + Sub - 500, middle.Length).ToArray()), "unaligned read across both sub-blocks");
+        Assert.That(cache.Snapshot().ChecksumFailures, Is.EqualTo(2), "the refetched block was damaged again: a second corrupt block");
+    }
+
+    [Test]
     public async Task HolePunchedBehindTheCachesBackIsNotServedAsZeros()
     {
         var data = _bed.WriteFile("f.bin", 2 * Block, seed: 13);
@@ -79,6 +101,53 @@ public sealed class IntegrityTests
         var buffer = new byte[128 * 1024];
         await reader.ReadAsync(Block + (7 * Sub), buffer, CancellationToken.None);
         Assert.That(buffer, Is.EqualTo(data.AsSpan(Block + (7 * Sub), buffer.Length).ToArray()));
+        Assert.That(cache.Snapshot().ChecksumFailures, Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task ConcurrentReadersOfACorruptBlockAllGetTheRightBytesAndItCountsOnce()
+    {
+        var data = _bed.WriteFile("f.bin", Block, seed: 17);
+        var cache = OpenCache();
+        await _bed.ReadThroughCacheAsync(cache, "f.bin");
+        FlipByte((4 * Sub) + 9);
+        var version = await _bed.StatAsync("f.bin");
+
+        // Dedicated threads released together, so the readers really overlap on the corrupt block.
+        const int Readers = 8;
+        var results = new byte[Readers][];
+        var failures = new Exception?[Readers];
+        using var start = new Barrier(Readers);
+        var threads = Enumerable.Range(0, Readers).Select(i => new Thread(() =>
+        {
+            try
+            {
+                start.SignalAndWait();
+                using var reader = cache.Open(_bed.Backend, version);
+                var buffer = new byte[128 * 1024];
+                reader.ReadAsync(4 * Sub, buffer, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+                results[i] = buffer;
+            }
+            catch (Exception ex)
+            {
+                failures[i] = ex;
+            }
+        })).ToArray();
+        foreach (var thread in threads)
+        {
+            thread.Start();
+        }
+
+        foreach (var thread in threads)
+        {
+            thread.Join();
+        }
+
+        Assert.That(failures, Is.All.Null);
+
+        Assert.That(results, Is.All.EqualTo(data.AsSpan(4 * Sub, 128 * 1024).ToArray()));
+        Assert.That(cache.Snapshot().ChecksumFailures, Is.EqualTo(1), "one corrupt block, however many readers saw it");
+        Assert.That(await _bed.ReadThroughCacheAsync(cache, "f.bin"), Is.EqualTo(data));
         Assert.That(cache.Snapshot().ChecksumFailures, Is.EqualTo(1));
     }
 
