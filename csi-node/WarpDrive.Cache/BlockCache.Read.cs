@@ -241,7 +241,9 @@ public sealed partial class BlockCache
     /// </summary>
     private void UpgradeLegacyBlock(CachedObject cachedObject, long index, BlockEntry entry, ReadOnlySpan<byte> block)
     {
-        entry.SetSums(SubBlockSums.Compute(block));
+        // Two readers upgrading at once compute the same sums from the same verified bytes; the first one is kept.
+        var sums = SubBlockSums.Compute(block);
+        entry.SetSums(sums);
         if (cachedObject.IsDeleted)
         {
             return;
@@ -249,7 +251,7 @@ public sealed partial class BlockCache
 
         try
         {
-            _metadata.PutBlock(cachedObject.Id, index, entry.Length, entry.Sums);
+            _metadata.PutBlock(cachedObject.Id, index, entry.Length, sums);
         }
         catch (RocksDbSharp.RocksDbException ex)
         {
