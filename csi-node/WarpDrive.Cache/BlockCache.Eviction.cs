@@ -203,7 +203,6 @@ public sealed partial class BlockCache
             }
 
             _metadata.DeleteBlock(cachedObject.Id, index);
-            entry.ClearVerified();
             var file = cachedObject.GetHandle(create: false);
             if (file is not null && !NativeMethods.TryPunchHole(file, cachedObject.BlockOffset(index), entry.Length, out var errno))
             {

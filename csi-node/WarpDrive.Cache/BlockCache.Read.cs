@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Hashing;
 using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
 using WarpDrive.Backends;
 
 namespace WarpDrive.Cache;
@@ -109,9 +110,12 @@ public sealed partial class BlockCache
     }
 
     /// <summary>
-    /// Serves from the data file. A block in the verified set is read straight into the destination; otherwise the
-    /// whole block is read into a pooled buffer and hashed first. Empty <paramref name="destination"/> = verify only.
-    /// Synchronous pread: NVMe and page-cache reads take microseconds, less than a thread-pool hop.
+    /// Serves from the data file, verifying exactly the 64 KiB sub-blocks the range touches before a byte is handed
+    /// out: there is no trusted set, every read is checked. A sub-block-aligned range is read straight into
+    /// <paramref name="destination"/> and verified there (on a mismatch the caller overwrites it with fetched bytes
+    /// or fails the read); otherwise the touched sub-blocks go through a pooled buffer. A block from a record without
+    /// sub-block sums is verified whole and upgraded. Synchronous pread: NVMe and page-cache reads take
+    /// microseconds, less than a thread-pool hop.
     /// </summary>
     private ServeOutcome TryServe(CachedObject cachedObject, long index, BlockEntry entry, int offsetInBlock, Span<byte> destination)
     {
@@ -128,25 +132,33 @@ public sealed partial class BlockCache
                 return ServeOutcome.Absent;
             }
 
-            var blockOffset = cachedObject.BlockOffset(index);
-            if (entry.IsVerified)
+            if (entry.Sums is not { } sums)
             {
-                return RandomAccess.Read(file, destination, blockOffset + offsetInBlock) == destination.Length
+                return ServeWhole(cachedObject, index, entry, file, offsetInBlock, destination);
+            }
+
+            const int Sub = SubBlockSums.SubBlockSize;
+            var first = offsetInBlock / Sub;
+            var start = first * Sub;
+            var end = Math.Min(entry.Length, (offsetInBlock + destination.Length + Sub - 1) / Sub * Sub);
+            var fileOffset = cachedObject.BlockOffset(index) + start;
+            if (start == offsetInBlock && end == offsetInBlock + destination.Length)
+            {
+                return RandomAccess.Read(file, destination, fileOffset) == destination.Length && SubBlockSums.Verify(destination, first, sums)
                     ? ServeOutcome.Served
                     : ServeOutcome.Corrupt;
             }
 
-            var buffer = ArrayPool<byte>.Shared.Rent(entry.Length);
+            var buffer = ArrayPool<byte>.Shared.Rent(end - start);
             try
             {
-                var block = buffer.AsSpan(0, entry.Length);
-                if (RandomAccess.Read(file, block, blockOffset) != block.Length || XxHash3.HashToUInt64(block) != entry.Checksum)
+                var touched = buffer.AsSpan(0, end - start);
+                if (RandomAccess.Read(file, touched, fileOffset) != touched.Length || !SubBlockSums.Verify(touched, first, sums))
                 {
                     return ServeOutcome.Corrupt;
                 }
 
-                block.Slice(offsetInBlock, destination.Length).CopyTo(destination);
-                _verified.Add(entry);
+                touched.Slice(offsetInBlock - start, destination.Length).CopyTo(destination);
                 return ServeOutcome.Served;
             }
             finally
@@ -160,10 +172,101 @@ public sealed partial class BlockCache
         }
     }
 
+    /// <summary>Checks every byte of a block as it is on disk now (passthrough opens, the scrub).</summary>
+    private ServeOutcome VerifyWhole(CachedObject cachedObject, long index, BlockEntry entry)
+    {
+        if (!entry.TryEnterRead())
+        {
+            return ServeOutcome.Absent;
+        }
+
+        try
+        {
+            return cachedObject.GetHandle(create: false) is { } file
+                ? ServeWhole(cachedObject, index, entry, file, 0, [])
+                : ServeOutcome.Absent;
+        }
+        finally
+        {
+            entry.ExitRead();
+        }
+    }
+
+    /// <summary>
+    /// For a caller inside <see cref="BlockEntry.TryEnterRead"/>: reads the whole block into a pooled buffer and checks
+    /// it against its sub-block sums or, for a record written before those existed, its whole-block XxHash3, after
+    /// which its sums are computed and recorded. Then copies the wanted range out.
+    /// </summary>
+    private ServeOutcome ServeWhole(CachedObject cachedObject, long index, BlockEntry entry, SafeFileHandle file, int offsetInBlock, Span<byte> destination)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(entry.Length);
+        try
+        {
+            var block = buffer.AsSpan(0, entry.Length);
+            if (RandomAccess.Read(file, block, cachedObject.BlockOffset(index)) != block.Length)
+            {
+                return ServeOutcome.Corrupt;
+            }
+
+            if (entry.Sums is { } sums)
+            {
+                if (!SubBlockSums.Verify(block, 0, sums))
+                {
+                    return ServeOutcome.Corrupt;
+                }
+            }
+            else if (XxHash3.HashToUInt64(block) == entry.LegacyChecksum)
+            {
+                UpgradeLegacyBlock(cachedObject, index, entry, block);
+            }
+            else
+            {
+                return ServeOutcome.Corrupt;
+            }
+
+            entry.MarkWholeVerified();
+            block.Slice(offsetInBlock, destination.Length).CopyTo(destination);
+            return ServeOutcome.Served;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Gives a verified block from an older record its sub-block sums, in memory and in its record. The caller is a
+    /// reader of the block, so it cannot be removed (and its record deleted) meanwhile. If the record cannot be
+    /// written the block still serves; the next start verifies it whole once more.
+    /// </summary>
+    private void UpgradeLegacyBlock(CachedObject cachedObject, long index, BlockEntry entry, ReadOnlySpan<byte> block)
+    {
+        // Two readers upgrading at once compute the same sums from the same verified bytes; the first one is kept.
+        var sums = SubBlockSums.Compute(block);
+        entry.SetSums(sums);
+        if (cachedObject.IsDeleted)
+        {
+            return;
+        }
+
+        try
+        {
+            _metadata.PutBlock(cachedObject.Id, index, entry.Length, sums);
+        }
+        catch (RocksDbSharp.RocksDbException ex)
+        {
+            _logger.LogDebug(ex, "Could not record the sub-block sums of block {Index} of {Backend}:{Path}", index, cachedObject.Backend, cachedObject.Path);
+        }
+    }
+
     private void OnCorruptBlock(CachedObject cachedObject, long index, BlockEntry entry)
     {
-        Interlocked.Increment(ref _counters.ChecksumFailures);
-        _logger.LogWarning("Checksum mismatch in cached block {Index} of {Backend}:{Path}; dropping it and refetching", index, cachedObject.Backend, cachedObject.Path);
+        if (entry.MarkCorrupt())
+        {
+            Interlocked.Increment(ref _counters.ChecksumFailures);
+            _logger.LogWarning("Cached block {Index} of {Backend}:{Path} no longer matches its checksum (disk corruption, a torn write or a hole); dropping it and refetching", index, cachedObject.Backend, cachedObject.Path);
+        }
+
         // If other readers hold the block right now this fails; they see the mismatch too and the last one drops it.
         RemoveBlock(cachedObject, index, entry, respectPins: false);
     }
@@ -277,7 +380,7 @@ public sealed partial class BlockCache
     /// <summary>
     /// Writes a fetched block at its offset, then records it, then publishes it: the metadata record is written only
     /// after the data reached the OS, so a crash can leave data without a record (a hole the next read fills) but
-    /// never a record without its data. No fdatasync: see README.md (the checksum covers power loss).
+    /// never a record without its data. No fdatasync: see README.md (the checksums cover power loss).
     /// </summary>
     private bool StoreBlock(CachedObject cachedObject, long index, BlockEntry entry, ReadOnlySpan<byte> data)
     {
@@ -289,9 +392,10 @@ public sealed partial class BlockCache
                 return false;
             }
 
-            entry.Checksum = XxHash3.HashToUInt64(data);
+            var sums = SubBlockSums.Compute(data);
+            entry.SetSums(sums);
             RandomAccess.Write(file, data, cachedObject.BlockOffset(index));
-            _metadata.PutBlock(cachedObject.Id, index, entry.Checksum, entry.Length);
+            _metadata.PutBlock(cachedObject.Id, index, entry.Length, sums);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or RocksDbSharp.RocksDbException)
         {
@@ -305,8 +409,8 @@ public sealed partial class BlockCache
             return false;
         }
 
-        // The bytes just written are in the page cache and equal to what was hashed.
-        _verified.Add(entry);
+        // The bytes just written are what was hashed: a passthrough open need not re-read them (see TryOpenComplete).
+        entry.MarkWholeVerified();
         var size = Interlocked.Add(ref _sizeBytes, entry.Length);
         if (size > HighWaterBytes)
         {

@@ -1,14 +1,12 @@
-using System.Buffers;
-using System.IO.Hashing;
 using Microsoft.Extensions.Logging;
 
 namespace WarpDrive.Cache;
 
 /// <summary>
-/// The slow background scrub. Reads through the cache verify each block the first time it is served, but the kernel
-/// reads passthrough files without us, and a block verified once is trusted afterwards: so every cached block is
-/// re-read and re-hashed now and then, and a block whose bytes no longer match its checksum is dropped. A dropped block
-/// makes its object incomplete, so no new open is passthrough and the next read refetches it.
+/// The slow background scrub. Reads through the agent verify the sub-blocks they touch on every read, but the kernel
+/// reads passthrough files without us, and a passthrough open trusts blocks this process wrote or checked whole: so
+/// every cached block is re-read and re-hashed now and then, and a block whose bytes no longer match its sums is
+/// dropped. A dropped block makes its object incomplete, so no new open is passthrough and the next read refetches it.
 /// </summary>
 public sealed partial class BlockCache
 {
@@ -67,31 +65,14 @@ public sealed partial class BlockCache
         return (verified, corrupt);
     }
 
-    /// <summary>Hashes a block as it is on disk now, ignoring the verified set; null when the block went away meanwhile.</summary>
-    private static bool? VerifyOnDisk(CachedObject cachedObject, long index, BlockEntry entry)
-    {
-        if (!entry.TryEnterRead())
+    /// <summary>Checks a block as it is on disk now, whatever was checked before; null when the block went away meanwhile.</summary>
+    private bool? VerifyOnDisk(CachedObject cachedObject, long index, BlockEntry entry) =>
+        VerifyWhole(cachedObject, index, entry) switch
         {
-            return null;
-        }
-
-        var buffer = ArrayPool<byte>.Shared.Rent(entry.Length);
-        try
-        {
-            if (cachedObject.GetHandle(create: false) is not { } file)
-            {
-                return null;
-            }
-
-            var block = buffer.AsSpan(0, entry.Length);
-            return RandomAccess.Read(file, block, cachedObject.BlockOffset(index)) == block.Length && XxHash3.HashToUInt64(block) == entry.Checksum;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            entry.ExitRead();
-        }
-    }
+            ServeOutcome.Served => true,
+            ServeOutcome.Corrupt => false,
+            _ => null,
+        };
 
     private async Task ScrubLoopAsync()
     {

@@ -64,7 +64,14 @@ public sealed partial class BlockCache
                 continue;
             }
 
-            var entry = new BlockEntry(block.Length, speculative: false) { Checksum = block.Checksum, LastAccess = ranks[block.Id] };
+            // A record without sub-block sums (written by an older version) is verified whole on its first read,
+            // which then records its sums: upgrading a cache costs one read of each block, not a refetch.
+            var entry = new BlockEntry(block.Length, speculative: false) { LegacyChecksum = block.LegacyChecksum, LastAccess = ranks[block.Id] };
+            if (block.Sums is not null)
+            {
+                entry.SetSums(block.Sums);
+            }
+
             cachedObject.LoadBlock(block.Index, entry);
             _sizeBytes += block.Length;
         }

@@ -1,7 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Buffers;
 using System.Collections.Concurrent;
-using System.IO.Hashing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 using WarpDrive.Backends;
@@ -15,9 +13,6 @@ namespace WarpDrive.Cache;
 /// </summary>
 public sealed partial class BlockCache : IContentSource, IPassthroughSource, IAsyncDisposable
 {
-    /// <summary>How many blocks may be read without re-hashing (see <see cref="VerifiedBlockSet"/>).</summary>
-    private const int VerifiedCapacity = 1024;
-
     /// <summary>How in-place backends (<see cref="IInPlaceSource"/>) are read when the kernel cannot pass through: directly.</summary>
     private static readonly DirectContentSource InPlace = new();
     private readonly BlockCacheOptions _options;
@@ -29,7 +24,6 @@ public sealed partial class BlockCache : IContentSource, IPassthroughSource, IAs
     private readonly Dictionary<(string Backend, string Path), CachedObject> _objects = [];
     private readonly ConcurrentDictionary<BlockKey, BlockFetch> _inFlight = new();
     private readonly SemaphoreSlim _fetchSlots;
-    private readonly VerifiedBlockSet _verified = new(VerifiedCapacity);
     private readonly PrefetchScheduler _prefetch;
     private readonly DirectoryOpenTracker _directoryOpens = new();
     private readonly ConcurrentDictionary<(string Backend, string Directory), Lazy<Task<BackendEntry[]>>> _listings = new();
@@ -168,7 +162,14 @@ public sealed partial class BlockCache : IContentSource, IPassthroughSource, IAs
                     return false;
                 }
 
-                var outcome = TryServe(cachedObject, index, entry, 0, []);
+                // The kernel will read this file without us, so every block must be intact now: written or checked
+                // whole by this process already, or checked whole here. Afterwards only the scrub re-checks it.
+                if (entry.IsWholeVerified)
+                {
+                    continue;
+                }
+
+                var outcome = VerifyWhole(cachedObject, index, entry);
                 if (outcome == ServeOutcome.Corrupt)
                 {
                     OnCorruptBlock(cachedObject, index, entry);

@@ -7,7 +7,7 @@ public sealed record BlockCacheOptions(string Path, long MaxSize)
 {
     public const int DefaultBlockSize = 4 * 1024 * 1024;
 
-    /// <summary>The unit of fetching, checksumming and eviction. Changing it discards the existing cache content.</summary>
+    /// <summary>The unit of fetching and eviction (checksums cover 64 KiB sub-blocks). Changing it discards the existing cache content.</summary>
     public int BlockSize { get; init; } = DefaultBlockSize;
 
     /// <summary>Initial in-file prefetch window of a sequential reader, in blocks; it grows to twice this.</summary>

@@ -10,13 +10,21 @@ internal sealed class BlockEntry(int length, bool speculative)
 {
     private int _state;
     private int _prefetched = speculative ? 1 : 0;
-    private int _verified;
+    private int _wholeVerified;
+    private int _corrupt;
     private long _lastAccess;
+    private uint[]? _sums;
 
     public int Length { get; } = length;
 
-    /// <summary>XxHash3 of the block's bytes; set before the entry is published.</summary>
-    public ulong Checksum { get; set; }
+    /// <summary>
+    /// One sum per 64 KiB (<see cref="SubBlockSums"/>); null only for a block loaded from a record written before
+    /// sub-block sums existed, until its first read verifies it whole and sets them.
+    /// </summary>
+    public uint[]? Sums => Volatile.Read(ref _sums);
+
+    /// <summary>XxHash3-64 of the whole block, from a record without sub-block sums (0 otherwise).</summary>
+    public ulong LegacyChecksum { get; init; }
 
     public long LastAccess
     {
@@ -26,8 +34,11 @@ internal sealed class BlockEntry(int length, bool speculative)
 
     public bool IsRetired => Volatile.Read(ref _state) < 0;
 
-    /// <summary>Bytes on disk were checked against <see cref="Checksum"/> recently (see <see cref="VerifiedBlockSet"/>).</summary>
-    public bool IsVerified => Volatile.Read(ref _verified) == 1;
+    /// <summary>
+    /// Every byte on disk was checked (or written) by this process. Only passthrough opens use it: the kernel then
+    /// reads the file without us anyway; reads through the agent always verify the sub-blocks they touch.
+    /// </summary>
+    public bool IsWholeVerified => Volatile.Read(ref _wholeVerified) == 1;
 
     public bool TryEnterRead()
     {
@@ -57,7 +68,11 @@ internal sealed class BlockEntry(int length, bool speculative)
     /// <summary>True once for a block brought in by readahead: the first demand read of it (or its eviction) claims it.</summary>
     public bool ConsumePrefetch() => Interlocked.Exchange(ref _prefetched, 0) == 1;
 
-    public bool MarkVerified() => Interlocked.Exchange(ref _verified, 1) == 0;
+    /// <summary>Sets the sums once (before publishing, or when a legacy block is upgraded); the first caller wins.</summary>
+    public void SetSums(uint[] sums) => Interlocked.CompareExchange(ref _sums, sums, null);
 
-    public void ClearVerified() => Volatile.Write(ref _verified, 0);
+    public void MarkWholeVerified() => Volatile.Write(ref _wholeVerified, 1);
+
+    /// <summary>True once: the first reader that finds the block corrupt counts and logs it, later ones only help drop it.</summary>
+    public bool MarkCorrupt() => Interlocked.Exchange(ref _corrupt, 1) == 0;
 }

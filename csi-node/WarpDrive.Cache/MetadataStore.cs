@@ -7,12 +7,17 @@ namespace WarpDrive.Cache;
 /// <summary>What the metadata store remembers about one cached object version.</summary>
 internal sealed record ObjectRecord(Guid Id, string Backend, string Path, string ETag, long Size, int BlockSize, long LastAccessUnixMs, bool Pinned);
 
-/// <summary>One present block: its checksum (XxHash3 of the block's bytes) and length.</summary>
-internal readonly record struct BlockRecord(Guid Id, long Index, ulong Checksum, int Length);
+/// <summary>
+/// One present block: its length and sub-block sums (<see cref="SubBlockSums"/>), or, for a record written before
+/// those existed, the XxHash3-64 of the whole block (<paramref name="Sums"/> null).
+/// </summary>
+internal readonly record struct BlockRecord(Guid Id, long Index, int Length, uint[]? Sums, ulong LegacyChecksum);
 
 /// <summary>
 /// The durable record of what the cache holds, in RocksDB. Keys:
-/// <c>'o' + id(16)</c> → object record; <c>'b' + id(16) + index(8, big-endian)</c> → checksum(8) + length(4).
+/// <c>'o' + id(16)</c> → object record; <c>'b' + id(16) + index(8, big-endian)</c> → format(1) = 2 + length(4) +
+/// one 32-bit sum per 64 KiB sub-block. Records of the first format (checksum(8) + length(4), exactly 12 bytes, no
+/// format byte) still load: their length can never equal 5 + 4n.
 /// Big-endian indexes keep an object's blocks adjacent and ordered, so one range delete drops them all.
 /// Writes are not synced: they reach the OS before the call returns, which survives a process crash; after a power
 /// loss a record may outlive its data, and the per-read checksum turns that into a miss, never into wrong bytes.
@@ -23,6 +28,8 @@ internal sealed class MetadataStore : IDisposable
     private const byte ObjectTag = (byte)'o';
     private const byte BlockTag = (byte)'b';
     private const byte RecordVersion = 1;
+    private const byte BlockFormatSubBlockSums = 2;
+    private const int LegacyBlockValueLength = 12;
     private const int BlockKeyLength = 1 + 16 + 8;
 
     private readonly RocksDb _db;
@@ -57,11 +64,29 @@ internal sealed class MetadataStore : IDisposable
         _db.Put(ObjectKey(record.Id), value);
     }
 
-    public void PutBlock(Guid id, long index, ulong checksum, int length)
+    /// <summary>Records a block with its sub-block sums (at most 1,024 of them: 64 MiB blocks).</summary>
+    public void PutBlock(Guid id, long index, int length, ReadOnlySpan<uint> sums)
     {
         Span<byte> key = stackalloc byte[BlockKeyLength];
         WriteBlockKey(key, id, index);
-        Span<byte> value = stackalloc byte[12];
+        var valueLength = 5 + (4 * sums.Length);
+        Span<byte> value = valueLength <= 8192 ? stackalloc byte[valueLength] : new byte[valueLength];
+        value[0] = BlockFormatSubBlockSums;
+        BinaryPrimitives.WriteInt32LittleEndian(value[1..], length);
+        for (var i = 0; i < sums.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(value[(5 + (4 * i))..], sums[i]);
+        }
+
+        _db.Put(key, value);
+    }
+
+    /// <summary>Writes a record in the first format (whole-block XxHash3-64, no sub-block sums): for upgrade tests.</summary>
+    internal void PutLegacyBlock(Guid id, long index, ulong checksum, int length)
+    {
+        Span<byte> key = stackalloc byte[BlockKeyLength];
+        WriteBlockKey(key, id, index);
+        Span<byte> value = stackalloc byte[LegacyBlockValueLength];
         BinaryPrimitives.WriteUInt64LittleEndian(value, checksum);
         BinaryPrimitives.WriteInt32LittleEndian(value[8..], length);
         _db.Put(key, value);
@@ -121,14 +146,9 @@ internal sealed class MetadataStore : IDisposable
                 break;
             }
 
-            var value = iterator.GetValueSpan();
-            if (key.Length == BlockKeyLength && value.Length == 12)
+            if (key.Length == BlockKeyLength && TryParseBlock(key, iterator.GetValueSpan(), out var record))
             {
-                result.Add(new BlockRecord(
-                    new Guid(key[1..17]),
-                    BinaryPrimitives.ReadInt64BigEndian(key[17..]),
-                    BinaryPrimitives.ReadUInt64LittleEndian(value),
-                    BinaryPrimitives.ReadInt32LittleEndian(value[8..])));
+                result.Add(record);
             }
         }
 
@@ -150,6 +170,39 @@ internal sealed class MetadataStore : IDisposable
         key[0] = BlockTag;
         id.TryWriteBytes(key[1..]);
         BinaryPrimitives.WriteInt64BigEndian(key[17..], index);
+    }
+
+    /// <summary>Either format; a value of any other shape is skipped: the block is then absent, and storing it again overwrites the record.</summary>
+    private static bool TryParseBlock(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, out BlockRecord record)
+    {
+        var id = new Guid(key[1..17]);
+        var index = BinaryPrimitives.ReadInt64BigEndian(key[17..]);
+        if (value.Length == LegacyBlockValueLength)
+        {
+            record = new BlockRecord(id, index, BinaryPrimitives.ReadInt32LittleEndian(value[8..]), null, BinaryPrimitives.ReadUInt64LittleEndian(value));
+            return true;
+        }
+
+        record = default;
+        if (value.Length < 5 || value[0] != BlockFormatSubBlockSums || (value.Length - 5) % 4 != 0)
+        {
+            return false;
+        }
+
+        var length = BinaryPrimitives.ReadInt32LittleEndian(value[1..]);
+        var sums = new uint[(value.Length - 5) / 4];
+        if (length <= 0 || sums.Length != SubBlockSums.Count(length))
+        {
+            return false;
+        }
+
+        for (var i = 0; i < sums.Length; i++)
+        {
+            sums[i] = BinaryPrimitives.ReadUInt32LittleEndian(value[(5 + (4 * i))..]);
+        }
+
+        record = new BlockRecord(id, index, length, sums, 0);
+        return true;
     }
 
     private static bool TryParseObject(Guid id, ReadOnlySpan<byte> value, out ObjectRecord record)

@@ -24,6 +24,7 @@ public sealed class NodeMetrics : IDisposable
         _meter.CreateObservableCounter("warpdrive_cache_evictions", () => Read(s => s.Evictions), description: "Blocks evicted.");
         _meter.CreateObservableGauge("warpdrive_cache_size", () => Read(s => s.SizeBytes), unit: "By", description: "Bytes held in the cache.");
         _meter.CreateObservableGauge("warpdrive_cache_utilization_ratio", () => Cache()?.Utilisation ?? 0, description: "Cached bytes as a fraction of the maximum size.");
+        _meter.CreateObservableCounter("warpdrive_cache_corrupt_blocks", () => Read(s => s.ChecksumFailures), description: "Cached blocks whose bytes no longer matched their checksums: dropped and refetched, never served.");
         _meter.CreateObservableCounter("warpdrive_readahead_hit", () => Read(s => s.ReadaheadHits), description: "Prefetched blocks that were then read.");
         _meter.CreateObservableCounter("warpdrive_readahead_wasted", () => Read(s => s.ReadaheadWasted), description: "Prefetched blocks evicted unread.");
         BackendRequestDuration = _meter.CreateHistogram<double>("warpdrive_backend_request_duration", unit: "s", description: "Backend request latency, by backend and operation.");
