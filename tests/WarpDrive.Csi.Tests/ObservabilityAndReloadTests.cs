@@ -11,7 +11,7 @@ public sealed class ObservabilityAndReloadTests
 {
     private static readonly string[] MetricNames =
     [
-        "warpdrive_cache_hit_total", "warpdrive_cache_miss_total", "warpdrive_cache_size_bytes", "warpdrive_cache_evictions_total",
+        "warpdrive_cache_hit_total", "warpdrive_cache_miss_total", "warpdrive_cache_size_bytes", "warpdrive_cache_evictions_total", "warpdrive_cache_corrupt_blocks_total",
         "warpdrive_cache_utilization_ratio", "warpdrive_fuse_operations_total{", "warpdrive_fuse_operation_duration_seconds_bucket{",
         "warpdrive_backend_request_duration_seconds_bucket{", "warpdrive_backend_bytes_read_total{", "warpdrive_readahead_hit_total",
         "warpdrive_readahead_wasted_total", "warpdrive_auth_refresh_total{", "warpdrive_backend_errors_total{",
