@@ -28,8 +28,6 @@ internal sealed class MetadataStore : IDisposable
     private const byte ObjectTag = (byte)'o';
     private const byte BlockTag = (byte)'b';
     private const byte RecordVersion = 1;
-    private const byte BlockFormatSubBlockSums = 2;
-    private const int LegacyBlockValueLength = 12;
     private const int BlockKeyLength = 1 + 16 + 8;
 
     private readonly RocksDb _db;
@@ -71,7 +69,7 @@ internal sealed class MetadataStore : IDisposable
         WriteBlockKey(key, id, index);
         var valueLength = 5 + (4 * sums.Length);
         Span<byte> value = valueLength <= 8192 ? stackalloc byte[valueLength] : new byte[valueLength];
-        value[0] = BlockFormatSubBlockSums;
+        value[0] = BlockRecordLayout.SubBlockSumsFormat;
         BinaryPrimitives.WriteInt32LittleEndian(value[1..], length);
         for (var i = 0; i < sums.Length; i++)
         {
@@ -86,7 +84,7 @@ internal sealed class MetadataStore : IDisposable
     {
         Span<byte> key = stackalloc byte[BlockKeyLength];
         WriteBlockKey(key, id, index);
-        Span<byte> value = stackalloc byte[LegacyBlockValueLength];
+        Span<byte> value = stackalloc byte[BlockRecordLayout.LegacyLength];
         BinaryPrimitives.WriteUInt64LittleEndian(value, checksum);
         BinaryPrimitives.WriteInt32LittleEndian(value[8..], length);
         _db.Put(key, value);
@@ -177,25 +175,19 @@ internal sealed class MetadataStore : IDisposable
     {
         var id = new Guid(key[1..17]);
         var index = BinaryPrimitives.ReadInt64BigEndian(key[17..]);
-        if (value.Length == LegacyBlockValueLength)
+        if (!BlockRecordLayout.TryReadLength(value, out var length))
         {
-            record = new BlockRecord(id, index, BinaryPrimitives.ReadInt32LittleEndian(value[8..]), null, BinaryPrimitives.ReadUInt64LittleEndian(value));
+            record = default;
+            return false;
+        }
+
+        if (value.Length == BlockRecordLayout.LegacyLength)
+        {
+            record = new BlockRecord(id, index, length, null, BinaryPrimitives.ReadUInt64LittleEndian(value));
             return true;
         }
 
-        record = default;
-        if (value.Length < 5 || value[0] != BlockFormatSubBlockSums || (value.Length - 5) % 4 != 0)
-        {
-            return false;
-        }
-
-        var length = BinaryPrimitives.ReadInt32LittleEndian(value[1..]);
         var sums = new uint[(value.Length - 5) / 4];
-        if (length <= 0 || sums.Length != SubBlockSums.Count(length))
-        {
-            return false;
-        }
-
         for (var i = 0; i < sums.Length; i++)
         {
             sums[i] = BinaryPrimitives.ReadUInt32LittleEndian(value[(5 + (4 * i))..]);

@@ -1,12 +1,12 @@
-using System.Buffers.Binary;
 using RocksDbSharp;
+using WarpDrive.Cache;
 
 namespace WarpDrive.Ctl.Infrastructure;
 
 /// <summary>
 /// Counts what a block cache holds by reading its RocksDB metadata read-only. Follows the key layout documented on
-/// WarpDrive.Cache's MetadataStore: <c>'o' + id</c> per object, <c>'b' + id + index</c> → checksum(8) + length(4) per
-/// present block. If that layout changes, this reader must change with it.
+/// WarpDrive.Cache's MetadataStore: <c>'o' + id</c> per object, <c>'b' + id + index</c> per present block, whose value
+/// is read with the cache's own <see cref="BlockRecordLayout"/> (both record formats).
 /// </summary>
 internal static class CacheMetadataReader
 {
@@ -41,10 +41,9 @@ internal static class CacheMetadataReader
             }
             else if (key.Length == 25 && key[0] == (byte)'b')
             {
-                var value = iterator.Value();
-                if (value.Length >= 12)
+                if (BlockRecordLayout.TryReadLength(iterator.Value(), out var length))
                 {
-                    bytes += BinaryPrimitives.ReadInt32LittleEndian(value.AsSpan(8));
+                    bytes += length;
                 }
             }
         }
