@@ -28,8 +28,6 @@ public sealed class HolderLink : IDisposable
     /// <summary>Raised when a successor takes this agent's mount (or, for the CSI plugin, any of its mounts) over: the holder sent RELEASE.</summary>
     public event Action? ReleaseRequested;
 
-    public string SocketPath => _socket;
-
     /// <summary>The holder connection now, or null while none is reachable.</summary>
     public FdHolderClient? Current => Volatile.Read(ref _client);
 
