@@ -6,7 +6,23 @@ using NUnit.Framework;
 namespace WarpDrive.Tests.Shared;
 
 /// <summary>What a reader saw: the checksum of every byte it read, how many, its slowest single read(2), and any error.</summary>
-public sealed record StreamResult(byte[] Sha256, long Bytes, TimeSpan LongestRead, string? Error);
+public sealed record StreamResult(byte[] Sha256, long Bytes, TimeSpan LongestRead, string? Error)
+{
+    /// <summary>No error, every one of <paramref name="fileSize"/> bytes, the right checksum, and the server really went away mid-file.</summary>
+    public void AssertEveryByte(long fileSize, byte[] expectedSha256, long atRestart) =>
+        Assert.Multiple(() =>
+        {
+            Assert.That(Error, Is.Null, "the reader saw an error");
+            Assert.That(atRestart, Is.LessThan(fileSize), "the reader was still mid-file when the server went away (else this proves nothing)");
+            Assert.That(Bytes, Is.EqualTo(fileSize), "every byte");
+            Assert.That(Sha256, Is.EqualTo(expectedSha256), "and the right ones");
+        });
+
+    /// <summary>Prints where the reader was and its slowest single read: the gap it saw.</summary>
+    public void Report(string what, long fileSize, long atRestart) =>
+        TestContext.Progress.WriteLine(
+            $"{what}: reader was at {atRestart >> 20} MiB of {fileSize >> 20} MiB; longest single read (the gap it saw): {LongestRead.TotalMilliseconds:0} ms; {Bytes} bytes, error: {Error ?? "none"}");
+}
 
 /// <summary>
 /// A training-loop-like reader in a process of its own (as a real job is): one file through the mount, start to end,

@@ -76,8 +76,8 @@ public sealed class FdHolderTests
         reader.Unthrottle();
         var result = await reader.Completion.WaitAsync(TimeSpan.FromMinutes(2));
 
-        Report("plugin SIGKILL + restart", result, atKill);
-        AssertEveryByte(result, atKill);
+        result.Report("plugin SIGKILL + restart", FileSize, atKill);
+        result.AssertEveryByte(FileSize, _expected, atKill);
         Assert.That(FuseMountsAt(SourceMount), Is.EqualTo(1), "the same mount, not a second one stacked on it");
 
         // The publication made before the crash is known, and unpublishes cleanly.
@@ -109,8 +109,8 @@ public sealed class FdHolderTests
         await WaitForAsync(() => successor.Stderr.Contains("took over data source data", StringComparison.Ordinal), "the new plugin serves the mount it took");
         reader.Unthrottle();
         var result = await reader.Completion.WaitAsync(TimeSpan.FromMinutes(2));
-        Report("take-over by a newer pod's plugin", result, atTakeOver);
-        AssertEveryByte(result, atTakeOver);
+        result.Report("take-over by a newer pod's plugin", FileSize, atTakeOver);
+        result.AssertEveryByte(FileSize, _expected, atTakeOver);
 
         // The old pod's container restarts (kubelet restarts what exited): it must not compete for the node.
         var restarted = PluginProcess.Launch(Socket, PluginArgs("pod-old"));
@@ -161,21 +161,6 @@ public sealed class FdHolderTests
             await Task.Delay(50);
         }
     }
-
-    private void AssertEveryByte(StreamResult result, long atRestart)
-    {
-        Assert.Multiple(() =>
-        {
-            Assert.That(result.Error, Is.Null, "the reader saw an error");
-            Assert.That(atRestart, Is.LessThan(FileSize), "the reader was still mid-file when the plugin went away (else this proves nothing)");
-            Assert.That(result.Bytes, Is.EqualTo(FileSize), "every byte");
-            Assert.That(result.Sha256, Is.EqualTo(_expected), "and the right ones");
-        });
-    }
-
-    private static void Report(string what, StreamResult result, long atRestart) =>
-        TestContext.Progress.WriteLine(
-            $"{what}: reader was at {atRestart >> 20} MiB of {FileSize >> 20} MiB; longest single read (the gap it saw): {result.LongestRead.TotalMilliseconds:0} ms; {result.Bytes} bytes, error: {result.Error ?? "none"}");
 
     private static int FuseMountsAt(string path) =>
         MountTable.Read().Count(e => e.MountPoint == path && e.FileSystemType.StartsWith("fuse", StringComparison.Ordinal));

@@ -54,8 +54,8 @@ public sealed class HandoverTests
         reader.Unthrottle();
         var result = await reader.Completion.WaitAsync(TimeSpan.FromMinutes(2));
 
-        Report("hand-over", result, atHandOver);
-        AssertEveryByte(result, atHandOver);
+        result.Report("hand-over", FileSize, atHandOver);
+        result.AssertEveryByte(FileSize, _expected, atHandOver);
         Assert.Multiple(() =>
         {
             Assert.That(first.Stderr, Does.Contain("handing").And.Contain("over to a successor"));
@@ -86,8 +86,8 @@ public sealed class HandoverTests
         reader.Unthrottle();
         var result = await reader.Completion.WaitAsync(TimeSpan.FromMinutes(2));
 
-        Report("SIGKILL + restart", result, atKill);
-        AssertEveryByte(result, atKill);
+        result.Report("SIGKILL + restart", FileSize, atKill);
+        result.AssertEveryByte(FileSize, _expected, atKill);
         Assert.That(MountTable.CountAt(_sandbox.MountPoint), Is.EqualTo(1));
     }
 
@@ -115,8 +115,8 @@ public sealed class HandoverTests
         reader.Unthrottle();
         var result = await reader.Completion.WaitAsync(TimeSpan.FromMinutes(2));
 
-        Report("holder restart, then SIGKILL + restart", result, atKill);
-        AssertEveryByte(result, atKill);
+        result.Report("holder restart, then SIGKILL + restart", FileSize, atKill);
+        result.AssertEveryByte(FileSize, _expected, atKill);
     }
 
     /// <summary>
@@ -154,8 +154,8 @@ public sealed class HandoverTests
         reader.Unthrottle();
         var result = await reader.Completion.WaitAsync(TimeSpan.FromMinutes(2));
 
-        Report("systemd unit restart", result, atStop);
-        AssertEveryByte(result, atStop);
+        result.Report("systemd unit restart", FileSize, atStop);
+        result.AssertEveryByte(FileSize, _expected, atStop);
         Assert.That(MountTable.CountAt(_sandbox.MountPoint), Is.EqualTo(1));
     }
 
@@ -289,19 +289,4 @@ public sealed class HandoverTests
             await Task.Delay(50);
         }
     }
-
-    private void AssertEveryByte(StreamResult result, long atRestart)
-    {
-        Assert.Multiple(() =>
-        {
-            Assert.That(result.Error, Is.Null, "the reader saw an error");
-            Assert.That(atRestart, Is.LessThan(FileSize), "the reader was still mid-file when the agent went away (else this proves nothing)");
-            Assert.That(result.Bytes, Is.EqualTo(FileSize), "every byte");
-            Assert.That(result.Sha256, Is.EqualTo(_expected), "and the right ones");
-        });
-    }
-
-    private static void Report(string what, StreamResult result, long atRestart) =>
-        TestContext.Progress.WriteLine(
-            $"{what}: reader was at {atRestart >> 20} MiB of {FileSize >> 20} MiB; longest single read (the gap it saw): {result.LongestRead.TotalMilliseconds:0} ms; {result.Bytes} bytes, error: {result.Error ?? "none"}");
 }
