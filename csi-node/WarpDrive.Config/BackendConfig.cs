@@ -34,7 +34,13 @@ public sealed class AuthConfig
     public string Method { get; init; } = AuthMethods.None;
 
     /// <summary>
-    /// Every auth key except <c>method</c>. Secrets appear only as references: keys ending in <c>_env</c> name an
+    /// Whose identity reads: <see cref="AuthSources.Node"/> (the node agent's, one mount per source) or
+    /// <see cref="AuthSources.Pod"/> (each publishing pod's own service-account token, federated per pod).
+    /// </summary>
+    public string Source { get; init; } = AuthSources.Node;
+
+    /// <summary>
+    /// Every auth key except <c>method</c> and <c>source</c>. Secrets appear only as references: keys ending in <c>_env</c> name an
     /// environment variable, keys ending in <c>_file</c> name a file.
     /// </summary>
     public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();

@@ -64,3 +64,23 @@ public static class AuthMethods
     public static IReadOnlyList<string> All { get; } =
         [ManagedIdentity, ServicePrincipal, WorkloadIdentity, OidcFederation, GcpWif, StaticKeyVault, Static, None];
 }
+
+/// <summary>YAML <c>backends[].auth.source</c>: whose identity the backend reads with.</summary>
+public static class AuthSources
+{
+    public const string Node = "node";
+    public const string Pod = "pod";
+
+    public static IReadOnlyList<string> All { get; } = [Node, Pod];
+
+    /// <summary>
+    /// The methods that can federate a pod's service-account token, by the backend type each serves: the token is the
+    /// subject of an exchange, so only federation methods can take one.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> PodMethods { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        [AuthMethods.OidcFederation] = BackendTypes.S3,
+        [AuthMethods.WorkloadIdentity] = BackendTypes.AzureBlob,
+        [AuthMethods.GcpWif] = BackendTypes.Gcs,
+    };
+}

@@ -100,6 +100,7 @@ internal static class NodeConfigBinder
         new()
         {
             Method = map.String("method", AuthMethods.None),
+            Source = map.String("source", AuthSources.Node),
             Settings = map.RemainingScalars(),
         };
 

@@ -85,7 +85,21 @@ internal static partial class NodeConfigValidator
             ValidateBackendConfig(key, backend);
             RequireOneOf($"{key}.auth.method", backend.Auth.Method, AuthMethods.All, "a known auth method");
             RefuseSecretsByValue($"{key}.auth", backend.Auth.Settings);
+            ValidateAuthSource(key, backend);
             ValidateNamespaces(key, backend);
+        }
+    }
+
+    /// <summary><c>source: pod</c> needs a method that federates a token, of the backend's type.</summary>
+    private static void ValidateAuthSource(string key, BackendConfig backend)
+    {
+        RequireOneOf($"{key}.auth.source", backend.Auth.Source, AuthSources.All);
+        if (backend.Auth.Source == AuthSources.Pod
+            && !(AuthSources.PodMethods.TryGetValue(backend.Auth.Method, out var type) && type == backend.Type))
+        {
+            throw new ConfigException($"{key}.auth.source",
+                $"\"pod\" federates each pod's service-account token, which only {string.Join(", ", AuthSources.PodMethods.Select(p => $"{p.Key} ({p.Value})"))} can do; "
+                + $"a {backend.Type} backend with auth.method {backend.Auth.Method} reads with the node's identity (source: node)");
         }
     }
 

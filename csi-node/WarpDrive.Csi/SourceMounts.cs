@@ -214,7 +214,7 @@ public sealed class SourceMounts : IAsyncDisposable
 
     /// <summary>Backend settings that need a remount to change; namespace and allowed_namespaces do not.</summary>
     public static bool SameBackend(BackendConfig a, BackendConfig b) =>
-        a.Type == b.Type && a.MountPath == b.MountPath && a.Auth.Method == b.Auth.Method
+        a.Type == b.Type && a.MountPath == b.MountPath && a.Auth.Method == b.Auth.Method && a.Auth.Source == b.Auth.Source
         && SameMap(a.Config, b.Config) && SameMap(a.Auth.Settings, b.Auth.Settings);
 
     public async ValueTask DisposeAsync()

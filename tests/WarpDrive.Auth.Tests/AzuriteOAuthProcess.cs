@@ -100,29 +100,3 @@ internal sealed class AzuriteOAuthProcess : IDisposable
         return path;
     }
 }
-
-/// <summary>
-/// An Entra-shaped access token for Azure Storage: a JWT (header.payload.signature, base64url) carrying the claims
-/// Azurite's basic OAuth check reads — <c>aud</c>, <c>iss</c> under https://sts.windows.net/, <c>iat</c>,
-/// <c>nbf</c>, <c>exp</c>. The signature is filler: neither the SDK nor Azurite in basic mode verifies it.
-/// </summary>
-internal static class AccessTokenJwt
-{
-    public static string Create(string audience, string tenant, string tokenId, DateTimeOffset expiresAt)
-    {
-        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        var header = JsonSerializer.SerializeToUtf8Bytes(new { alg = "RS256", typ = "JWT" });
-        var payload = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
-        {
-            ["aud"] = audience,
-            ["iss"] = $"https://sts.windows.net/{tenant}/",
-            ["iat"] = now,
-            ["nbf"] = now - 60,
-            ["exp"] = expiresAt.ToUnixTimeSeconds(),
-            ["tid"] = tenant,
-            ["uti"] = tokenId,
-        });
-        var signature = Encoding.ASCII.GetBytes("not-signed-" + tokenId);
-        return $"{Base64Url.EncodeToString(header)}.{Base64Url.EncodeToString(payload)}.{Base64Url.EncodeToString(signature)}";
-    }
-}

@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
@@ -5,32 +6,41 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 
-namespace WarpDrive.Auth.Tests;
+namespace WarpDrive.Tests.Shared;
 
 /// <summary>One request an identity endpoint received.</summary>
 internal sealed record RecordedRequest(string Service, string Method, string PathAndQuery, string Body, string? Authorization);
+
+/// <summary>One AssumeRoleWithWebIdentity the STS double granted: who asked for which role, and the session it issued.</summary>
+internal sealed record AssumedRoleSession(string RoleArn, string SessionName, string WebIdentityToken, string SessionToken);
 
 /// <summary>
 /// Test double for the identity endpoints that cannot be reached from here — AWS STS, the Entra token endpoint,
 /// Azure IMDS, GCP STS, IAM Credentials and Key Vault — on one loopback HttpListener. It speaks each service's
 /// wire format (as the real SDKs parse it), issues tokens that expire after <see cref="ExpiresIn"/>, records every
-/// request, and can be told to fail the next requests with given statuses or to answer slowly.
+/// request, and can be told to fail the next requests with given statuses or to answer slowly. One source file, linked
+/// into the test projects that federate identities (tests/Shared).
 /// </summary>
 internal sealed class IdentityEndpointsTestDouble : IDisposable
 {
     private readonly HttpListener _listener = new();
     private readonly ConcurrentQueue<int> _failures = new();
     private readonly List<RecordedRequest> _requests = [];
+    private readonly ConcurrentDictionary<string, AssumedRoleSession> _sessions = new(StringComparer.Ordinal);
     private readonly Task _loop;
     private int _issued;
 
-    public IdentityEndpointsTestDouble()
+    /// <param name="address">Where to listen: loopback by default; the e2e suite uses the node's address so pods reach it.</param>
+    public IdentityEndpointsTestDouble(IPAddress? address = null)
     {
-        Port = FreePort();
-        _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
+        Address = address ?? IPAddress.Loopback;
+        Port = FreePort(Address);
+        _listener.Prefixes.Add($"http://{Address}:{Port}/");
         _listener.Start();
         _loop = Task.Run(AcceptLoop);
     }
+
+    public IPAddress Address { get; }
 
     public int Port { get; }
 
@@ -77,6 +87,12 @@ internal sealed class IdentityEndpointsTestDouble : IDisposable
 
     public int Count(string service) => Requests.Count(r => r.Service == service);
 
+    /// <summary>Every role session STS issued, in no particular order.</summary>
+    public IReadOnlyCollection<AssumedRoleSession> AssumedRoles => [.. _sessions.Values];
+
+    /// <summary>The session STS issued with this session token (what a storage service would look up), or null.</summary>
+    public AssumedRoleSession? SessionOf(string sessionToken) => _sessions.GetValueOrDefault(sessionToken);
+
     public void Dispose()
     {
         _listener.Stop();
@@ -91,9 +107,9 @@ internal sealed class IdentityEndpointsTestDouble : IDisposable
         }
     }
 
-    private static int FreePort()
+    private static int FreePort(IPAddress address)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        using var listener = new TcpListener(address, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
@@ -164,6 +180,8 @@ internal sealed class IdentityEndpointsTestDouble : IDisposable
             switch (service)
             {
                 case "sts":
+                    var form = System.Web.HttpUtility.ParseQueryString(body);
+                    _sessions[token] = new AssumedRoleSession(form["RoleArn"] ?? "", form["RoleSessionName"] ?? "", form["WebIdentityToken"] ?? "", token);
                     await Write(response, 200, "text/xml", $"""
                         <AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
                           <AssumeRoleWithWebIdentityResult>
@@ -255,5 +273,31 @@ internal sealed class LoopbackRedirectHandler(int port) : DelegatingHandler(new 
     {
         request.RequestUri = new UriBuilder(request.RequestUri!) { Scheme = "http", Host = "127.0.0.1", Port = port }.Uri;
         return base.SendAsync(request, cancellationToken);
+    }
+}
+
+/// <summary>
+/// An Entra-shaped access token for Azure Storage: a JWT (header.payload.signature, base64url) carrying the claims
+/// Azurite's basic OAuth check reads — <c>aud</c>, <c>iss</c> under https://sts.windows.net/, <c>iat</c>,
+/// <c>nbf</c>, <c>exp</c>. The signature is filler: neither the SDK nor Azurite in basic mode verifies it.
+/// </summary>
+internal static class AccessTokenJwt
+{
+    public static string Create(string audience, string tenant, string tokenId, DateTimeOffset expiresAt)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var header = JsonSerializer.SerializeToUtf8Bytes(new { alg = "RS256", typ = "JWT" });
+        var payload = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
+        {
+            ["aud"] = audience,
+            ["iss"] = $"https://sts.windows.net/{tenant}/",
+            ["iat"] = now,
+            ["nbf"] = now - 60,
+            ["exp"] = expiresAt.ToUnixTimeSeconds(),
+            ["tid"] = tenant,
+            ["uti"] = tokenId,
+        });
+        var signature = Encoding.ASCII.GetBytes("not-signed-" + tokenId);
+        return $"{Base64Url.EncodeToString(header)}.{Base64Url.EncodeToString(payload)}.{Base64Url.EncodeToString(signature)}";
     }
 }
