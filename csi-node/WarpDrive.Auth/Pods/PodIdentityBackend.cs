@@ -23,12 +23,12 @@ namespace WarpDrive.Auth.Pods;
 /// <para>Threading: operations read the current generation with one volatile read; a grant swaps it under a lock
 /// (never held across I/O). A replaced generation is disposed a while later (in-flight calls finish on it) or with
 /// this backend. Before the first grant (a tree taken over after an agent restart, its token not yet republished by
-/// kubelet) operations wait up to <see cref="TokenWait"/>, then fail Unavailable (EIO).</para>
+/// kubelet) operations wait up to <see cref="DefaultTokenWait"/>, then fail Unavailable (EIO).</para>
 /// </remarks>
 public sealed class PodIdentityBackend : IBackend, IReadAccessCheck
 {
-    /// <summary>How long an operation waits for the first token before it fails.</summary>
-    public static readonly TimeSpan TokenWait = TimeSpan.FromSeconds(20);
+    /// <summary>How long an operation waits for the first token before it fails, by default.</summary>
+    public static readonly TimeSpan DefaultTokenWait = TimeSpan.FromSeconds(20);
 
     /// <summary>How long a replaced generation stays usable for calls that started on it.</summary>
     private static readonly TimeSpan RetireDelay = TimeSpan.FromMinutes(2);
@@ -44,6 +44,7 @@ public sealed class PodIdentityBackend : IBackend, IReadAccessCheck
     private readonly ILogger _auditLog;
     private readonly TimeProvider _time;
     private readonly long _accessTtlTicks;
+    private readonly TimeSpan _tokenWait;
     private readonly Lock _sync = new();
     private readonly TaskCompletionSource _granted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _disposing = new();
@@ -53,7 +54,9 @@ public sealed class PodIdentityBackend : IBackend, IReadAccessCheck
     private volatile Generation? _current;
 
     /// <param name="index">The source's position in the node config, for error keys (<c>backends[i].auth.role_arn</c>).</param>
-    public PodIdentityBackend(BackendConfig source, int index, BackendServices? services = null, FederationOptions? options = null, TimeProvider? time = null)
+    /// <param name="tokenWait">How long calls before the first grant wait for it (<see cref="DefaultTokenWait"/>).</param>
+    public PodIdentityBackend(BackendConfig source, int index, BackendServices? services = null, FederationOptions? options = null, TimeProvider? time = null,
+        TimeSpan? tokenWait = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         _source = source;
@@ -65,6 +68,7 @@ public sealed class PodIdentityBackend : IBackend, IReadAccessCheck
         _time = time ?? TimeProvider.System;
         var ttl = AccessCheckTtlOf(source, index);
         _accessTtlTicks = (long)(ttl.TotalSeconds * _time.TimestampFrequency);
+        _tokenWait = tokenWait ?? DefaultTokenWait;
     }
 
     public string Name => _source.Name;
@@ -233,7 +237,7 @@ public sealed class PodIdentityBackend : IBackend, IReadAccessCheck
         ObjectDisposedException.ThrowIf(_disposing.IsCancellationRequested, this);
         try
         {
-            await _granted.Task.WaitAsync(TokenWait, _time, cancellationToken).ConfigureAwait(false);
+            await _granted.Task.WaitAsync(_tokenWait, _time, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {

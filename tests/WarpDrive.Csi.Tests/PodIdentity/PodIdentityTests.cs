@@ -119,6 +119,8 @@ public sealed class PodIdentityTests
             }), "each pod's own token was traded for the role its service account names");
             Assert.That(_plugin.FuseMountsOf("secure@uid-all") + _plugin.FuseMountsOf("secure@uid-a"), Is.EqualTo(2), "one mount per pod");
         });
+        await UnpublishAsync(all);
+        await UnpublishAsync(onlyA);
     }
 
     [Test]
@@ -131,7 +133,7 @@ public sealed class PodIdentityTests
         Assert.That(File.ReadAllBytes(Path.Combine(target, "a/later/z.bin")), Is.EqualTo(_laterInA));
 
         var tokenFilesWhilePublished = PodTokenFiles();
-        await _plugin.Node.NodeUnpublishVolumeAsync(new global::Csi.V1.NodeUnpublishVolumeRequest { VolumeId = VolumeId, TargetPath = target });
+        await UnpublishAsync(target);
 
         Assert.Multiple(() =>
         {
@@ -163,6 +165,9 @@ public sealed class PodIdentityTests
         await _plugin.Node.NodePublishVolumeAsync(Publish(pod, uid, serviceAccount, (Audience, token)));
         return _plugin.Target(pod);
     }
+
+    private async Task UnpublishAsync(string target) =>
+        await _plugin.Node.NodeUnpublishVolumeAsync(new global::Csi.V1.NodeUnpublishVolumeRequest { VolumeId = VolumeId, TargetPath = target });
 
     private global::Csi.V1.NodePublishVolumeRequest Publish(string pod, string uid, string serviceAccount, (string Audience, string Token) token)
     {
