@@ -103,6 +103,8 @@ public sealed class PodIdentityTests
         Assert.Throws<UnauthorizedAccessException>(() => File.ReadAllBytes(Path.Combine(onlyA, "b/y.bin")), "and again, from the remembered refusal");
 
         var refusals = AuthAudit.Shared.Snapshot().Where(e => e.Principal == "pod ml/trainer-a (service account a-reader)").ToList();
+        using var http = new HttpClient();
+        var metrics = await http.GetStringAsync(new Uri(_plugin.Host.MetricsAddress!, "/metrics"));
         Assert.Multiple(() =>
         {
             Assert.That(refused, Is.Not.Null);
@@ -112,6 +114,7 @@ public sealed class PodIdentityTests
             Assert.That(refusals, Has.Count.EqualTo(1), "one audited refusal: the second open was answered from it");
             Assert.That(refusals[0].Backend, Is.EqualTo("secure"));
             Assert.That(refusals[0].Error, Does.Contain("b/y.bin"));
+            Assert.That(metrics, Does.Match(@"warpdrive_auth_access_refused_total\{[^}]*backend=""secure""[^}]*\} [1-9]"), "counted in the node's metrics");
             Assert.That(_sts.AssumedRoles.Select(r => (r.RoleArn, r.SessionName, r.WebIdentityToken)), Is.EquivalentTo(new[]
             {
                 (ReadsAll, "warpdrive-ml-all-reader", "jwt-of-all-reader"),
