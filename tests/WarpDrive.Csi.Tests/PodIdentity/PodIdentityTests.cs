@@ -163,6 +163,65 @@ public sealed class PodIdentityTests
         });
     }
 
+    [Test]
+    public async Task After_a_crash_a_pods_volume_is_served_again_with_the_token_of_kubelets_next_republish()
+    {
+        var root = Directory.CreateTempSubdirectory("warpdrive-csi-pod-restart-").FullName;
+        try
+        {
+            var socket = Path.Combine(root, "csi.sock");
+            var config = Path.Combine(root, "config.yaml");
+            // No Kubernetes API here: the service account has no annotations, so the source's own role_arn applies.
+            File.WriteAllText(config, $$"""
+                mount_point: /unused
+                cache: { path: {{root}}/cache, max_size: 64MiB, block_size: 1MiB }
+                metrics: { enabled: false }
+                backends:
+                  - name: secure
+                    type: s3
+                    config: { bucket: {{Bucket}}, endpoint: "{{_gateway.Url.ToString().TrimEnd('/')}}", path_style: "true", region: us-east-1 }
+                    namespace: ml
+                    auth: { method: oidc_federation, source: pod, role_arn: "{{ReadsAll}}", sts_endpoint: "http://127.0.0.1:{{_sts.Port}}", region: us-east-1 }
+                """);
+            string[] args = ["--config", config, "--state-dir", Path.Combine(root, "state"), "--release-grace", "00:00:00"];
+            var target = Path.Combine(root, "pods", "trainer-a", "volumes", "data");
+            var request = Publish("trainer-a", "uid-a", "a-reader", (Audience, "before-the-crash"));
+            request.TargetPath = target;
+
+            using (var first = await PluginProcess.StartAsync(socket, args))
+            {
+                await first.Node.NodePublishVolumeAsync(request);
+                Assert.That(File.ReadAllBytes(Path.Combine(target, "a/x.bin")), Is.EqualTo(_inA));
+                Assert.That(first.Stop(PluginProcess.SIGKILL), Is.True);
+            }
+
+            using var second = await PluginProcess.StartAsync(socket, args);
+            // The restarted plugin re-mounted the pod's tree from its record, but the token lived in the last run's memory only.
+            var reading = Task.Run(() => File.ReadAllBytes(Path.Combine(target, "a/x.bin")));
+            await Task.Delay(300);
+            var waitedForToken = !reading.IsCompleted;
+            request.VolumeContext[CsiDriver.ServiceAccountTokensAttribute] = Publish("trainer-a", "uid-a", "a-reader", (Audience, "after-the-crash"))
+                .VolumeContext[CsiDriver.ServiceAccountTokensAttribute];
+            await second.Node.NodePublishVolumeAsync(request); // kubelet's republish
+
+            var bytes = await reading.WaitAsync(TimeSpan.FromSeconds(15));
+            Assert.Multiple(() =>
+            {
+                Assert.That(waitedForToken, "the read waited for the pod's token");
+                Assert.That(bytes, Is.EqualTo(_inA), "and was served once the republish brought it");
+                Assert.That(_sts.AssumedRoles.Select(r => r.WebIdentityToken), Is.EquivalentTo(new[] { "before-the-crash", "after-the-crash" }));
+                Assert.That(ProcessTestFiles.MountsBelow(root).Count(m => m.EndsWith("secure@uid-a", StringComparison.Ordinal)), Is.EqualTo(1), "one live tree of the pod");
+            });
+            await second.Node.NodeUnpublishVolumeAsync(new global::Csi.V1.NodeUnpublishVolumeRequest { VolumeId = VolumeId, TargetPath = target });
+            Assert.That(ProcessTestFiles.MountsBelow(root), Is.Empty);
+        }
+        finally
+        {
+            ProcessTestFiles.DetachEverythingBelow(root);
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     private async Task<string> PublishAsync(string pod, string uid, string serviceAccount, string token)
     {
         await _plugin.Node.NodePublishVolumeAsync(Publish(pod, uid, serviceAccount, (Audience, token)));
