@@ -32,6 +32,11 @@ public sealed class StartupErrorTests
             $"warpdrive-node: invalid configuration: backends[0].auth.account_key_env: the value of {KeyVariable} is not base64");
         yield return Case("account key variable unset", s => AzureYaml(s, "WD_STARTUP_TEST_UNSET_VARIABLE"),
             "warpdrive-node: invalid configuration: backends[0].auth.account_key_env: environment variable WD_STARTUP_TEST_UNSET_VARIABLE is not set");
+        yield return Case("pod identity without Kubernetes", s => Head(s) + "  - name: s3data\n    type: s3\n    config:\n      bucket: b\n      endpoint: http://127.0.0.1:9\n"
+            + "    auth:\n      method: oidc_federation\n      source: pod\n      role_arn: arn:aws:iam::1:role/r\n",
+            "warpdrive-node: invalid configuration: backends[0].auth.source: \"pod\" reads with each Kubernetes pod's own identity, which only the CSI plugin has");
+        yield return Case("pod identity with a method that cannot take a token", s => AzureYaml(s, KeyVariable).Replace("method: static", "method: static\n      source: pod", StringComparison.Ordinal),
+            "warpdrive-node: invalid configuration: backends[0].auth.source: \"pod\" federates each pod's service-account token, which only oidc_federation (s3), workload_identity (azureblob), gcp_wif (gcs) can do");
         yield return Case("not YAML", s => "mount_point: [\n", "warpdrive-node: invalid configuration: config: not valid YAML at line");
         yield return Case("relative mount point", s => "mount_point: mnt\n", "warpdrive-node: invalid configuration: mount_point: \"mnt\" is not an absolute path");
         yield return Case("misspelt rclone option", s => RcloneYaml(s, "copy_linkz: \"true\""),

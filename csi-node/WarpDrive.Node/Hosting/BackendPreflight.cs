@@ -18,8 +18,16 @@ public static class BackendPreflight
     {
         ArgumentNullException.ThrowIfNull(config);
         var services = new BackendServices { LoggerFactory = loggers };
-        foreach (var backend in config.Backends)
+        for (var i = 0; i < config.Backends.Count; i++)
         {
+            var backend = config.Backends[i];
+            if (backend.Auth.Source == AuthSources.Pod)
+            {
+                // Only the CSI plugin has pods, and their tokens; this check runs for the standalone agent.
+                throw new ConfigException($"backends[{i}].auth.source",
+                    "\"pod\" reads with each Kubernetes pod's own identity, which only the CSI plugin has; the standalone agent reads with the node's (source: node)");
+            }
+
             var made = CredentialFederation.CreateBackend(config, backend, services);
             await made.DisposeAsync().ConfigureAwait(false);
         }

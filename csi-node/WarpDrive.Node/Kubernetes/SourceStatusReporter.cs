@@ -160,9 +160,12 @@ public sealed class SourceStatusReporter : IAsyncDisposable
 
     private TimeSpan Interval(ProbeOutcome outcome) => outcome.Reachable ? _options.ProbeInterval : _options.RetryInterval;
 
-    /// <summary>Operator-rendered sources only: a backend of a standalone config has no namespace and no WarpDataSource.</summary>
+    /// <summary>
+    /// Operator-rendered sources only: a backend of a standalone config has no namespace and no WarpDataSource. Not a
+    /// source that reads with pods' identities: the node has none of its own to probe it with.
+    /// </summary>
     private static bool IsSource(WarpDrive.Config.BackendConfig backend) =>
-        backend.Namespace.Length > 0 && backend.Name.Length > backend.Namespace.Length + 1
+        backend.Auth.Source != WarpDrive.Config.AuthSources.Pod && backend.Namespace.Length > 0 && backend.Name.Length > backend.Namespace.Length + 1
         && backend.Name.StartsWith(backend.Namespace + "-", StringComparison.Ordinal);
 
     private async Task<ProbeOutcome> ProbeAsync(NodeConfig config, WarpDrive.Config.BackendConfig backendConfig, CancellationToken cancellationToken)

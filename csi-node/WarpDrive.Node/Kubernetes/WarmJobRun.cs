@@ -70,6 +70,11 @@ public sealed class WarmJobRun : IProgress<WarmProgress>
             return Failed($"spec.maxSize \"{spec.MaxSize}\" is not a Kubernetes quantity (e.g. 500Gi)");
         }
 
+        if (backendConfig.Auth.Source == AuthSources.Pod)
+        {
+            return Failed($"source {spec.Source} reads with each pod's own identity (auth.source: pod): the node has no identity of its own to warm it with");
+        }
+
         IBackend backend;
         try
         {
