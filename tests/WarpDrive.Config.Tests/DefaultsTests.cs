@@ -75,7 +75,29 @@ public sealed class DefaultsTests
         var backend = config.Backends.Single();
         Assert.That(backend.MountPath, Is.EqualTo("/scratch"));
         Assert.That(backend.Auth.Method, Is.EqualTo("none"));
+        Assert.That(backend.Auth.Source, Is.EqualTo("node"), "the node's identity unless a pod's is asked for");
         Assert.That(backend.Auth.Settings, Is.Empty);
+    }
+
+    [Test]
+    public void Auth_source_is_its_own_key_not_a_setting_of_the_method()
+    {
+        var config = ConfigLoader.LoadYaml("""
+            mount_point: /mnt/wd
+            backends:
+              - name: shards
+                type: s3
+                config: { bucket: b }
+                auth: { method: oidc_federation, source: pod, audience: sts.amazonaws.com }
+            """, _ => null);
+
+        var auth = config.Backends.Single().Auth;
+        Assert.Multiple(() =>
+        {
+            Assert.That(auth.Source, Is.EqualTo(AuthSources.Pod));
+            Assert.That(auth.Settings, Is.EquivalentTo(new Dictionary<string, string> { ["audience"] = "sts.amazonaws.com" }));
+            Assert.That(AuthSources.AudienceOf(config.Backends.Single()), Is.EqualTo("sts.amazonaws.com"));
+        });
     }
 
     [Test]

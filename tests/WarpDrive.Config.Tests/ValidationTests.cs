@@ -73,6 +73,12 @@ public sealed class ValidationTests
         yield return Case(Mount + "backends:\n" + Backend(type: "rclone", config: "{ remote: x }"), "backends[0].config.type", "required for type rclone (set config.type)");
         yield return Case(Mount + "backends:\n" + Backend(extra: "    auth: { method: magic }\n"), "backends[0].auth.method",
             "\"magic\" is not a known auth method (managed_identity, service_principal, workload_identity, oidc_federation, gcp_wif, static_keyvault, static, none)");
+        yield return Case(Mount + "backends:\n" + Backend(type: "s3", config: "{ bucket: b }", extra: "    auth: { method: oidc_federation, source: pods }\n"), "backends[0].auth.source",
+            "\"pods\" is not allowed (node, pod)");
+        yield return Case(Mount + "backends:\n" + Backend(type: "s3", config: "{ bucket: b }", extra: "    auth: { method: static_keyvault, source: pod }\n"), "backends[0].auth.source",
+            "only oidc_federation (s3), workload_identity (azureblob), gcp_wif (gcs) can do");
+        yield return Case(Mount + "backends:\n" + Backend(type: "s3", config: "{ bucket: b }", extra: "    auth: { method: workload_identity, source: pod }\n"), "backends[0].auth.source",
+            "a s3 backend with auth.method workload_identity reads with the node's identity");
 
         yield return Case(Mount + "metrics: { addr: 9090 }\n", "metrics.addr", "[host]:port");
         yield return Case(Mount + "metrics: { addr: \":99999\" }\n", "metrics.addr", ":99999");
