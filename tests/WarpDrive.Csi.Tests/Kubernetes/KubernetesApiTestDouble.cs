@@ -30,7 +30,7 @@ internal sealed record RecordedApply(string Namespace, string Name, string Field
 /// the test, MODIFIED after each status apply, as the server does); PATCH <c>.../status</c> recording each apply
 /// body with its field manager, and merging the entries into <c>status.nodes</c> by key <c>node</c> like
 /// server-side apply does for a list-map. Applies can be held (answered only when released) to catch a run midway.
-/// ConfigMaps, as the node agent may use them (get and watch, no list): GET one; WATCH one with
+/// ServiceAccounts: GET one (pod identities read their annotations). ConfigMaps, as the node agent may use them (get and watch, no list): GET one; WATCH one with
 /// <c>fieldSelector=metadata.name=...</c> from a resourceVersion (a watch without that selector, or a plain list, is
 /// answered 403 like RBAC does for the agent), with ADDED/MODIFIED/DELETED pushed by the test; a watch without a
 /// resourceVersion starts at the newest one with a synthetic ADDED of the object as it is. All kinds share one
@@ -61,6 +61,8 @@ internal sealed class KubernetesApiTestDouble : IAsyncDisposable
     private int _failLists;
     private int _lists;
     private int _configMapGets;
+    private int _serviceAccountGets;
+    private readonly Dictionary<string, JsonObject> _serviceAccounts = new(StringComparer.Ordinal);
     private int _configMapWatches;
 
     private KubernetesApiTestDouble(WebApplication app, string nodeName, Dictionary<string, string> nodeLabels)
@@ -85,6 +87,7 @@ internal sealed class KubernetesApiTestDouble : IAsyncDisposable
         app.MapMethods(Prefix + "/namespaces/{ns}/warpdatasources/{name}/status", ["PATCH"], server.ApplySourceStatusAsync);
         app.MapGet("/api/v1/namespaces/{ns}/configmaps/{name}", server.GetConfigMap);
         app.MapGet("/api/v1/namespaces/{ns}/configmaps", server.WatchConfigMapAsync);
+        app.MapGet("/api/v1/namespaces/{ns}/serviceaccounts/{name}", server.GetServiceAccount);
         await app.StartAsync();
         server.Url = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
         return server;
@@ -136,6 +139,28 @@ internal sealed class KubernetesApiTestDouble : IAsyncDisposable
 
     /// <summary>ConfigMap GETs answered so far (404s included).</summary>
     public int ConfigMapGets => Volatile.Read(ref _configMapGets);
+
+    /// <summary>GETs of ServiceAccounts (the only verb the agent has on them).</summary>
+    public int ServiceAccountGets => Volatile.Read(ref _serviceAccountGets);
+
+    public void PutServiceAccount(string ns, string name, Dictionary<string, string> annotations)
+    {
+        lock (_gate)
+        {
+            _serviceAccounts[$"{ns}/{name}"] = new JsonObject
+            {
+                ["apiVersion"] = "v1",
+                ["kind"] = "ServiceAccount",
+                ["metadata"] = new JsonObject
+                {
+                    ["name"] = name,
+                    ["namespace"] = ns,
+                    ["resourceVersion"] = (++_version).ToString(CultureInfo.InvariantCulture),
+                    ["annotations"] = new JsonObject(annotations.Select(a => KeyValuePair.Create(a.Key, (JsonNode?)JsonValue.Create(a.Value)))),
+                },
+            };
+        }
+    }
 
     /// <summary>ConfigMap watches opened so far.</summary>
     public int ConfigMapWatches => Volatile.Read(ref _configMapWatches);
@@ -368,6 +393,17 @@ internal sealed class KubernetesApiTestDouble : IAsyncDisposable
         }
 
         await StreamAsync(context, WarmStream);
+    }
+
+    private IResult GetServiceAccount(string ns, string name)
+    {
+        Interlocked.Increment(ref _serviceAccountGets);
+        lock (_gate)
+        {
+            return _serviceAccounts.TryGetValue($"{ns}/{name}", out var account)
+                ? Results.Json(account.DeepClone())
+                : Results.Json(Status(404, "NotFound", $"serviceaccounts \"{name}\" not found"), statusCode: 404);
+        }
     }
 
     private IResult GetConfigMap(string ns, string name)
