@@ -120,16 +120,27 @@ public sealed class ControlPlaneHost : IAsyncDisposable
             var app = builder.Build();
 
             var crawler = new StorageCrawler(store, backends, options.CrawlInterval, loggerFactory.CreateLogger<StorageCrawler>());
+            var dashboard = Dashboard.Open(options.DashboardDirectory);
+            dashboard?.UseStaticFiles(app);
             app.UseRouting();
             app.UseMiddleware<BearerAuthMiddleware>(validator);
             new GovernanceApi(store, ingestion, crawler, quotas, loggerFactory.CreateLogger<GovernanceApi>()).Map(app);
             app.MapGrpcService<IngestGrpcService>().WithMetadata(new RequireRolesAttribute(Roles.Agent));
-            app.MapFallback(context => Problems.Write(context, StatusCodes.Status404NotFound, "Not Found", $"no such endpoint: {context.Request.Method} {context.Request.Path}"));
+            app.MapFallback(context => Dashboard.IsPageRequest(context.Request) && dashboard is not null
+                ? dashboard.WriteIndexAsync(context)
+                : Problems.Write(context, StatusCodes.Status404NotFound, "Not Found", Dashboard.IsPageRequest(context.Request) && dashboard is null
+                    ? "the dashboard is not built into this control plane: run hack/dashboard.sh, then rebuild (see README, Dashboard)"
+                    : $"no such endpoint: {context.Request.Method} {context.Request.Path}"));
 
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
             var baseAddress = Reachable(bound[0]);
             var grpcBound = grpcListen is null ? null : Reachable(bound[^1]);
+            if (dashboard is null)
+            {
+                log.LogInformation("no dashboard at {Directory} (hack/dashboard.sh builds it): serving the API only", options.DashboardDirectory);
+            }
+
             log.LogInformation("control plane listening on {Address}{Grpc}, crawling {Count} backends every {Interval}", bound[0],
                 grpcBound is null ? "" : $" (gRPC ingest on {bound[^1]})", backends.Count, options.CrawlInterval);
             return new ControlPlaneHost(app, store, crawler, quotas, ownedBackends, baseAddress, grpcBound);
