@@ -48,6 +48,8 @@ export interface Paged<T> extends Loadable<Page<T>> {
 export function usePaged<T>(client: ApiClient, path: string, query: Query): Paged<T> {
   const queryKey = `${path}?${JSON.stringify(query)}`;
   const [cursors, setCursors] = useState<{ key: string; stack: (string | null)[] }>({ key: queryKey, stack: [null] });
+  // A new query forgets the old one's cursors for good (coming back to a query starts at its page 1 again).
+  if (cursors.key !== queryKey) setCursors({ key: queryKey, stack: [null] });
   const stack = cursors.key === queryKey ? cursors.stack : [null];
   const cursor = stack[stack.length - 1] ?? null;
   const loaded = useLoad(() => client.page<T>(path, query, cursor), `${queryKey}#${cursor ?? ''}`);

@@ -32,8 +32,10 @@ public sealed class ControlPlaneHost : IAsyncDisposable
     private readonly QuotaMonitor _quotas;
     private readonly List<IBackend> _ownedBackends;
 
-    private ControlPlaneHost(WebApplication app, SqlGovernanceStore store, StorageCrawler crawler, QuotaMonitor quotas, List<IBackend> ownedBackends, Uri baseAddress, Uri? grpcAddress)
+    private ControlPlaneHost(WebApplication app, SqlGovernanceStore store, StorageCrawler crawler, QuotaMonitor quotas, List<IBackend> ownedBackends, Uri baseAddress, Uri? grpcAddress,
+        bool servesDashboard)
     {
+        ServesDashboard = servesDashboard;
         GrpcAddress = grpcAddress;
         _app = app;
         _store = store;
@@ -50,6 +52,9 @@ public sealed class ControlPlaneHost : IAsyncDisposable
     public Uri? GrpcAddress { get; }
 
     public IGovernanceStore Store => _store;
+
+    /// <summary>Whether the dashboard's files were found (<see cref="ControlPlaneOptions.DashboardDirectory"/>) and are served at /.</summary>
+    public bool ServesDashboard { get; }
 
     /// <summary>Starts, serves until <paramref name="cancellationToken"/> fires, then stops cleanly.</summary>
     public static async Task RunAsync(ControlPlaneOptions options, CancellationToken cancellationToken)
@@ -143,7 +148,7 @@ public sealed class ControlPlaneHost : IAsyncDisposable
 
             log.LogInformation("control plane listening on {Address}{Grpc}, crawling {Count} backends every {Interval}", bound[0],
                 grpcBound is null ? "" : $" (gRPC ingest on {bound[^1]})", backends.Count, options.CrawlInterval);
-            return new ControlPlaneHost(app, store, crawler, quotas, ownedBackends, baseAddress, grpcBound);
+            return new ControlPlaneHost(app, store, crawler, quotas, ownedBackends, baseAddress, grpcBound, dashboard is not null);
         }
         catch
         {

@@ -58,6 +58,7 @@ export function Growth({ client }: { client: ApiClient }) {
 
 function GrowthChart({ points }: { points: GrowthPoint[] }) {
   const { data, backends } = growthByBackend(points);
+  // Dots while there are few crawl days: a single day's crawl would otherwise draw nothing at all.
   return (
     <div className="chart" data-testid="growth-chart">
       <ResponsiveContainer width="100%" height={280}>
@@ -68,7 +69,7 @@ function GrowthChart({ points }: { points: GrowthPoint[] }) {
           <Tooltip formatter={(v) => formatBytes(Number(v))} />
           <Legend />
           {backends.map((b, i) => (
-            <Line key={b} type="stepAfter" dataKey={b} stroke={palette(i)} dot={false} isAnimationActive={false} />
+            <Line key={b} type="stepAfter" dataKey={b} stroke={palette(i)} dot={data.length <= 60} isAnimationActive={false} />
           ))}
         </LineChart>
       </ResponsiveContainer>
