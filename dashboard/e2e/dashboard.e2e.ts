@@ -79,6 +79,8 @@ async function eventually(check: () => Promise<void>): Promise<void> {
 
 async function shoot(page: Page, name: string): Promise<void> {
   const file = join(screenshots, `${name}.png`);
+  // Park the pointer off the charts, so no tooltip from the last click covers them.
+  await page.mouse.move(1, 1);
   await page.screenshot({ path: file, fullPage: true });
   // UPDATE_SCREENSHOTS=1 refreshes the ones the README shows.
   if (process.env.UPDATE_SCREENSHOTS === '1') {
