@@ -96,6 +96,16 @@ export class ControlPlane {
     return this.output.join('');
   }
 
+  private async crawl(): Promise<void> {
+    const { crawl_id } = await this.api<{ crawl_id: string }>('/crawl', 'admin', { method: 'POST', body: {} });
+    for (let i = 0; ; i++) {
+      const status = await this.api<{ state: string; error: string | null }>(`/crawl/${crawl_id}`);
+      if (status.state === 'done') return;
+      if (status.state === 'failed' || i > 600) throw new Error(`crawl ${status.state}: ${status.error ?? 'timed out'}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   async api<T>(path: string, role: keyof Tokens = 'admin', init: { method?: string; body?: unknown } = {}): Promise<T> {
     const response = await fetch(`${this.url}/api/v1${path}`, {
       method: init.method ?? 'GET',
@@ -108,12 +118,10 @@ export class ControlPlane {
 
   /** Crawl (10,000 objects), a year of daily reads by five users on two nodes, two teams and their quotas. */
   async seed(now: Date): Promise<void> {
-    const { crawl_id } = await this.api<{ crawl_id: string }>('/crawl', 'admin', { method: 'POST', body: {} });
-    for (let i = 0; ; i++) {
-      const status = await this.api<{ state: string; error: string | null }>(`/crawl/${crawl_id}`);
-      if (status.state === 'done') break;
-      if (status.state === 'failed' || i > 600) throw new Error(`crawl ${status.state}: ${status.error ?? 'timed out'}`);
-      await new Promise((r) => setTimeout(r, 100));
+    // Three crawls with files added between them: the backends grow (growth has three points per backend).
+    for (const step of [1, 2, 3]) {
+      writeFiles(this.root, step);
+      await this.crawl();
     }
     for (const [team, members] of Object.entries(teams)) await this.api('/team', 'admin', { method: 'POST', body: { team, users: members } });
     await this.api('/ingest', 'agent', { method: 'POST', body: { events: yearOfReads(now) } });
@@ -127,15 +135,21 @@ function token(role: string): string {
   return `${role}-${randomBytes(16).toString('hex')}`;
 }
 
+/** The files of crawl `step` (1..3): a third of each backend more each time, 10,000 after the third. */
+function writeFiles(root: string, step: number): void {
+  // Sparse files: the crawler reads sizes, not contents, so 10,000 objects cost no disk.
+  const shards = [0, 5000, 6500, datasetFiles];
+  for (let i = shards[step - 1]!; i < shards[step]!; i++) sparse(join(root, 'datasets/imagenet', shard(i)), ((i % 97) + 1) * MiB);
+  const runs = [0, 10, 15, checkpointFiles / 100];
+  for (let run = runs[step - 1]!; run < runs[step]!; run++) {
+    mkdirSync(join(root, 'checkpoints', `run-${run}`));
+    for (let s = 0; s < 100; s++) sparse(join(root, 'checkpoints', `run-${run}`, `step-${s}.pt`), ((s % 13) + 1) * 64 * MiB);
+  }
+}
+
 function writeBackends(root: string): void {
   for (const dir of ['datasets', 'checkpoints', 'cache']) mkdirSync(join(root, dir), { recursive: true });
   mkdirSync(join(root, 'datasets/imagenet'), { recursive: true });
-  // Sparse files: the crawler reads sizes, not contents, so 10,000 objects cost no disk.
-  for (let i = 0; i < datasetFiles; i++) sparse(join(root, 'datasets/imagenet', shard(i)), ((i % 97) + 1) * MiB);
-  for (let run = 0; run < checkpointFiles / 100; run++) {
-    mkdirSync(join(root, 'checkpoints', `run-${run}`));
-    for (let step = 0; step < 100; step++) sparse(join(root, 'checkpoints', `run-${run}`, `step-${step}.pt`), ((step % 13) + 1) * 64 * MiB);
-  }
   writeFileSync(
     join(root, 'node.yaml'),
     `mount_point: /mnt/warpdrive-e2e

@@ -4,9 +4,9 @@ import { copyFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BackendRow, NodeRow, Page as ApiPage, QuotaRow, StaleObject, TeamObject, TopObject, UsageDay, UsageRow } from '../src/api/types';
+import type { BackendRow, GrowthPoint, NodeRow, Page as ApiPage, QuotaRow, StaleObject, TeamObject, TopObject, UsageDay, UsageRow } from '../src/api/types';
 import { formatBytes, formatCount, formatPercent, formatTime } from '../src/format';
-import { quotaStateLabel, totals } from '../src/series';
+import { growthByBackend, quotaStateLabel, totals } from '../src/series';
 import { ControlPlane, repo, type Tokens } from './controlPlane';
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -233,10 +233,14 @@ describe('dashboard', () => {
     const backends = await server.api<ApiPage<BackendRow>>('/backends?limit=20');
     expect(backends.items.reduce((n, b) => n + b.objects, 0)).toBe(10_000);
     expect(await rows(page, 'backends')).toEqual(backends.items.map((b) => [b.name, b.type, formatCount(b.objects), formatBytes(b.bytes), formatTime(b.last_crawl)]));
-    // One series per backend, each with a dot per crawl day (the seed crawled once, today).
+    // One series per backend, a dot per crawl; the chart's last values are the backends' totals.
+    const growth = await server.api<ApiPage<GrowthPoint>>('/growth?period=365&limit=1000');
+    expect(growth.items).toHaveLength(3 * backends.items.length);
+    expect(growth.items.filter((p) => p.backend === 'datasets').map((p) => p.objects)).toEqual([5000, 6500, 8000]);
     await page.locator('[data-testid=growth-chart] .recharts-line-dot').first().waitFor();
     expect(await page.locator('[data-testid=growth-chart] .recharts-line').count()).toBe(backends.items.length);
-    expect(await page.locator('[data-testid=growth-chart] .recharts-line-dot').count()).toBe(backends.items.length);
+    // A dot per backend per crawl time (a backend's size is carried to the other backend's crawl times).
+    expect(await page.locator('[data-testid=growth-chart] .recharts-line-dot').count()).toBe(growthByBackend(growth.items).data.length * backends.items.length);
     await shoot(page, 'growth');
     await page.context().close();
   });

@@ -42,17 +42,18 @@ describe('totals', () => {
 
 describe('growthByBackend', () => {
   const point = (backend: string, date: string, bytes: number): GrowthPoint => ({ backend, date, objects: 1, bytes });
-  it('keeps the last crawl of a day and carries a backend’s size forward on days it was not crawled', () => {
+  it('has a row per crawl time and carries a backend’s size forward to crawls of other backends', () => {
     const { data, backends } = growthByBackend([
+      point('s3', '2026-01-02T01:00:10.250+00:00', 6),
       point('s3', '2026-01-01T01:00:00Z', 5),
       point('gcs', '2026-01-01T02:00:00Z', 7),
-      point('s3', '2026-01-02T01:00:00Z', 6),
-      point('s3', '2026-01-02T23:00:00Z', 8),
+      point('gcs', '2026-01-02T01:00:10.900Z', 9),
     ]);
     expect(backends).toEqual(['gcs', 's3']);
     expect(data).toEqual([
-      { day: '2026-01-01', gcs: 7, s3: 5 },
-      { day: '2026-01-02', gcs: 7, s3: 8 },
+      { day: '2026-01-01 01:00:00', gcs: 0, s3: 5 },
+      { day: '2026-01-01 02:00:00', gcs: 7, s3: 5 },
+      { day: '2026-01-02 01:00:10', gcs: 9, s3: 6 },
     ]);
   });
 });

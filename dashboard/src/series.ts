@@ -62,23 +62,23 @@ export function totals(rows: UsageDay[]): { bytes: number; reads: number; hitRat
 }
 
 /**
- * Growth as one row per crawl day with a column per backend (its bytes after the last crawl of that day), carried
- * forward so a backend crawled less often keeps its last known size instead of dropping to zero.
+ * Growth as one row per crawl time (to the second, UTC) with a column per backend (its bytes after that crawl),
+ * carried forward so a backend crawled at other times keeps its last known size instead of dropping to zero.
  */
 export function growthByBackend(points: GrowthPoint[]): { data: Wide[]; backends: string[] } {
   const backends = [...new Set(points.map((p) => p.backend))].sort();
-  const byDay = new Map<string, Map<string, number>>();
+  const byTime = new Map<string, Map<string, number>>();
   for (const p of [...points].sort((a, b) => a.date.localeCompare(b.date))) {
-    const day = p.date.slice(0, 10);
-    const m = byDay.get(day) ?? new Map<string, number>();
+    const time = new Date(p.date).toISOString().slice(0, 19).replace('T', ' ');
+    const m = byTime.get(time) ?? new Map<string, number>();
     m.set(p.backend, p.bytes);
-    byDay.set(day, m);
+    byTime.set(time, m);
   }
   const last = new Map<string, number>();
-  const data = [...byDay.keys()].sort().map((day) => {
+  const data = [...byTime.keys()].sort().map((day) => {
     const row: Wide = { day };
     for (const b of backends) {
-      const v = byDay.get(day)?.get(b);
+      const v = byTime.get(day)?.get(b);
       if (v !== undefined) last.set(b, v);
       row[b] = last.get(b) ?? 0;
     }

@@ -9,7 +9,7 @@ import { useLoad, usePaged } from '../hooks';
 import { growthByBackend } from '../series';
 import { palette } from './palette';
 
-/** Indexed bytes per backend after each crawl, and each backend's latest totals. */
+/** Indexed bytes per backend after each crawl (times in UTC), and each backend's latest totals. */
 export function Growth({ client }: { client: ApiClient }) {
   const [period, setPeriod] = useState(365);
   const growth = useLoad(() => client.all<GrowthPoint>('/growth', { period }), `growth-${period}`);
@@ -58,7 +58,7 @@ export function Growth({ client }: { client: ApiClient }) {
 
 function GrowthChart({ points }: { points: GrowthPoint[] }) {
   const { data, backends } = growthByBackend(points);
-  // Dots while there are few crawl days: a single day's crawl would otherwise draw nothing at all.
+  // Dots while there are few crawls: a single crawl would otherwise draw nothing at all.
   return (
     <div className="chart" data-testid="growth-chart">
       <ResponsiveContainer width="100%" height={280}>
