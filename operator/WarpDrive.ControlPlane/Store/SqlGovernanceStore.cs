@@ -462,9 +462,12 @@ public sealed class SqlGovernanceStore : IGovernanceStore
             LIMIT @limit
             """;
         await using var connection = await _engine.OpenAsync(cancellationToken).ConfigureAwait(false);
+        // The rows before the cursor's day cannot be on this page: starting the range there keeps a later page from
+        // summing the whole window again (the HAVING still cuts the cursor day's groups up to the cursor).
+        var afterDay = after is null ? long.MinValue : Cursor.Long(after[0]);
         await using var command = connection.Command(sql)
-            .Int("@d0", DayOf(since)).Int("@d1", DayOf(until))
-            .Int("@ad", after is null ? long.MinValue : Cursor.Long(after[0])).Text("@ag", after?[1] ?? "")
+            .Int("@d0", Math.Max(DayOf(since), afterDay)).Int("@d1", DayOf(until))
+            .Int("@ad", afterDay).Text("@ag", after?[1] ?? "")
             .Int("@limit", limit + 1);
         if (backend is not null)
         {
