@@ -8,7 +8,6 @@ const day = (date: string, group: string, bytes: number, reads: number, hits: nu
   bytes_read: bytes,
   reads,
   cache_hits: hits,
-  miss_bytes: 0,
 });
 
 const rows = [day('2026-01-02', 'nlp', 10, 4, 1), day('2026-01-01', 'vision', 100, 10, 9), day('2026-01-02', 'vision', 50, 6, 3)];

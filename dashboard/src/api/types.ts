@@ -16,7 +16,6 @@ export interface UsageDay {
   bytes_read: number;
   reads: number;
   cache_hits: number;
-  miss_bytes: number;
 }
 
 export interface UsageRow {

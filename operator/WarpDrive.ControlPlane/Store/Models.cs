@@ -22,7 +22,7 @@ public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);
 
 public sealed record UsageRow(string Group, long BytesRead, long Reads, double CacheHitRatio, long Files);
 
-public sealed record UsageDay(DateTimeOffset Date, string Group, long BytesRead, long Reads, long CacheHits, long MissBytes);
+public sealed record UsageDay(DateTimeOffset Date, string Group, long BytesRead, long Reads, long CacheHits);
 
 public sealed record TeamObject(string Backend, string Path, long Size, DateTimeOffset LastAccess);
 
