@@ -43,3 +43,8 @@ need_apt xz xz-utils
 
 # PostgreSQL server binaries: the control plane tests start a throwaway cluster from /usr/lib/postgresql/*/bin.
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt postgresql-server-binaries postgresql
+
+# The dashboard: its npm packages (dashboard/node_modules, from package-lock.json; no browser download) and Debian's
+# chromium, which the browser tests drive through playwright-core.
+need_apt chromium chromium
+bash "$repo/hack/dashboard.sh" --install-only

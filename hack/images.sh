@@ -78,6 +78,9 @@ build() { # build <name> <tags> <project> <entrypoint> [mkimage options...]; <ta
   done
 }
 
+# The operator embeds the control plane, which serves the dashboard: its build (dashboard/dist) is published with it.
+bash "$repo/hack/dashboard.sh" >&2
+
 build warpdrive-node "$tag $node_tag" csi-node/WarpDrive.Node/WarpDrive.Node.csproj warpdrive-node
 # Same uid as the Deployment's runAsUser: the operator needs no root.
 build warpdrive-operator "$tag" operator/WarpDrive.Operator/WarpDrive.Operator.csproj warpdrive-operator --user 65532:65532

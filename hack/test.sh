@@ -34,6 +34,14 @@ echo "==> the whole suite usually takes about 8 minutes of tests on 2 cores, plu
 echo "==> installing test dependencies"
 bash "$repo/hack/deps.sh" || { echo "dependency installation failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 
+# The dashboard first: the .NET build copies dashboard/dist beside the control plane (warpdrive-ctl serve, the operator).
+status=0
+echo "==> building the dashboard (hack/dashboard.sh)"
+if ! bash "$repo/hack/dashboard.sh"; then
+  echo "dashboard build failed"
+  status=1
+fi
+
 echo "==> building"
 if ! dotnet build "$repo/WarpDrive.Operator.sln" -c Debug -nologo -clp:ErrorsOnly; then
   echo "build failed"
@@ -60,7 +68,6 @@ counter() { # counter <trx> <name>: one attribute of the run's <Counters>, 0 if 
   grep -o '<Counters [^>]*>' "$1" 2>/dev/null | head -1 | grep -o " $2=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0
 }
 
-status=0
 index=0
 for project in "${projects[@]}"; do
   index=$((index + 1))
@@ -76,6 +83,23 @@ for project in "${projects[@]}"; do
   trx="$results/$name.trx"
   echo "<== [$index/${#projects[@]}] $name: $(counter "$trx" passed) passed, $(( $(counter "$trx" failed) + $(counter "$trx" error) + $(counter "$trx" timeout) + $(counter "$trx" aborted) )) failed in $(( $(date +%s) - started ))s"
 done
+
+# The dashboard's own tests (dashboard/README.md): vitest unit and component tests, then the browser e2e (Debian's
+# chromium against a seeded warpdrive-ctl serve). Each writes a JUnit file that the summary counts; one that wrote
+# none crashed before its tests ran.
+run_dashboard() { # run_dashboard <label> <junit> <npm args...>
+  local label=$1 junit=$2 started
+  shift 2
+  echo "==> dashboard $label"
+  started=$(date +%s)
+  if ! (cd "$repo/dashboard" && JUNIT_FILE="$junit" timeout 900 npm "$@"); then
+    status=1
+  fi
+  [ -f "$junit" ] || { echo "dashboard $label: no JUnit report written"; status=1; }
+  echo "<== dashboard $label in $(( $(date +%s) - started ))s"
+}
+run_dashboard unit "$results/dashboard-unit.xml" exec --silent -- vitest run
+run_dashboard "browser e2e" "$results/dashboard-e2e.xml" run --silent e2e
 
 # csi-sanity, the official CSI conformance suite, against the real plugin (hack/csi-sanity.sh; its JUnit report joins
 # the .trx files in the summary). Not with --filter.
@@ -107,16 +131,19 @@ for trx in "$results"/*.trx; do
   # Ignored tests are neither executed nor counted as notExecuted by every adapter: count what did not run.
   skipped=$((skipped + $(get total) - $(get executed) + $(get inconclusive)))
 done
-# Ginkgo's JUnit report (csi-sanity): pending specs are "disabled", capability-gated ones "skipped".
+# JUnit reports: Ginkgo's (csi-sanity; pending specs are "disabled", capability-gated ones "skipped") and vitest's
+# (dashboard; a <testsuites> root with one <testsuite> per test file). Every <testsuite> element is summed; the
+# <testsuites> root, which repeats their totals, is not.
 for junit in "$results"/*.xml; do
   [ -f "$junit" ] || continue
-  suite=$(grep -o '<testsuite [^>]*>' "$junit" | head -1)
-  jget() { echo "$suite" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
-  jfailed=$(( $(jget failures) + $(jget errors) ))
-  jskipped=$(( $(jget skipped) + $(jget disabled) ))
-  passed=$((passed + $(jget tests) - jfailed - jskipped))
-  failed=$((failed + jfailed))
-  skipped=$((skipped + jskipped))
+  while read -r suite; do
+    jget() { echo "$suite" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
+    jfailed=$(( $(jget failures) + $(jget errors) ))
+    jskipped=$(( $(jget skipped) + $(jget disabled) ))
+    passed=$((passed + $(jget tests) - jfailed - jskipped))
+    failed=$((failed + jfailed))
+    skipped=$((skipped + jskipped))
+  done < <(grep -o '<testsuite [^>]*>' "$junit")
 done
 failed=$((failed + leak))
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then

@@ -32,8 +32,10 @@ public sealed class ControlPlaneHost : IAsyncDisposable
     private readonly QuotaMonitor _quotas;
     private readonly List<IBackend> _ownedBackends;
 
-    private ControlPlaneHost(WebApplication app, SqlGovernanceStore store, StorageCrawler crawler, QuotaMonitor quotas, List<IBackend> ownedBackends, Uri baseAddress, Uri? grpcAddress)
+    private ControlPlaneHost(WebApplication app, SqlGovernanceStore store, StorageCrawler crawler, QuotaMonitor quotas, List<IBackend> ownedBackends, Uri baseAddress, Uri? grpcAddress,
+        bool servesDashboard)
     {
+        ServesDashboard = servesDashboard;
         GrpcAddress = grpcAddress;
         _app = app;
         _store = store;
@@ -50,6 +52,9 @@ public sealed class ControlPlaneHost : IAsyncDisposable
     public Uri? GrpcAddress { get; }
 
     public IGovernanceStore Store => _store;
+
+    /// <summary>Whether the dashboard's files were found (<see cref="ControlPlaneOptions.DashboardDirectory"/>) and are served at /.</summary>
+    public bool ServesDashboard { get; }
 
     /// <summary>Starts, serves until <paramref name="cancellationToken"/> fires, then stops cleanly.</summary>
     public static async Task RunAsync(ControlPlaneOptions options, CancellationToken cancellationToken)
@@ -120,19 +125,30 @@ public sealed class ControlPlaneHost : IAsyncDisposable
             var app = builder.Build();
 
             var crawler = new StorageCrawler(store, backends, options.CrawlInterval, loggerFactory.CreateLogger<StorageCrawler>());
+            var dashboard = Dashboard.Open(options.DashboardDirectory);
+            dashboard?.UseStaticFiles(app);
             app.UseRouting();
             app.UseMiddleware<BearerAuthMiddleware>(validator);
             new GovernanceApi(store, ingestion, crawler, quotas, loggerFactory.CreateLogger<GovernanceApi>()).Map(app);
             app.MapGrpcService<IngestGrpcService>().WithMetadata(new RequireRolesAttribute(Roles.Agent));
-            app.MapFallback(context => Problems.Write(context, StatusCodes.Status404NotFound, "Not Found", $"no such endpoint: {context.Request.Method} {context.Request.Path}"));
+            app.MapFallback(context => Dashboard.IsPageRequest(context.Request) && dashboard is not null
+                ? dashboard.WriteIndexAsync(context)
+                : Problems.Write(context, StatusCodes.Status404NotFound, "Not Found", Dashboard.IsPageRequest(context.Request) && dashboard is null
+                    ? "the dashboard is not built into this control plane: run hack/dashboard.sh, then rebuild (see README, Dashboard)"
+                    : $"no such endpoint: {context.Request.Method} {context.Request.Path}"));
 
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
             var baseAddress = Reachable(bound[0]);
             var grpcBound = grpcListen is null ? null : Reachable(bound[^1]);
+            if (dashboard is null)
+            {
+                log.LogInformation("no dashboard at {Directory} (hack/dashboard.sh builds it): serving the API only", options.DashboardDirectory);
+            }
+
             log.LogInformation("control plane listening on {Address}{Grpc}, crawling {Count} backends every {Interval}", bound[0],
                 grpcBound is null ? "" : $" (gRPC ingest on {bound[^1]})", backends.Count, options.CrawlInterval);
-            return new ControlPlaneHost(app, store, crawler, quotas, ownedBackends, baseAddress, grpcBound);
+            return new ControlPlaneHost(app, store, crawler, quotas, ownedBackends, baseAddress, grpcBound, dashboard is not null);
         }
         catch
         {

@@ -37,5 +37,11 @@ public sealed class ControlPlaneOptions
     /// <summary>Backends the embedding process already holds; crawled as well, and not disposed by the host.</summary>
     public IReadOnlyList<IBackend> Backends { get; init; } = [];
 
+    /// <summary>
+    /// The dashboard's built files (dashboard/dist, copied beside the assembly as <c>dashboard/</c> by the .NET build),
+    /// served at <c>/</c>. When it holds no index.html the API runs alone and <c>/</c> answers a 404 saying how to build it.
+    /// </summary>
+    public string DashboardDirectory { get; init; } = Path.Combine(AppContext.BaseDirectory, "dashboard");
+
     public ILoggerFactory? LoggerFactory { get; init; }
 }

@@ -50,7 +50,7 @@ public sealed class PostgresGovernanceTests : GovernanceBehaviourTests
 /// The control plane's behaviour over real HTTP (Kestrel on 127.0.0.1, a free port) and a real database engine;
 /// one subclass per engine runs the same suite.
 /// </summary>
-public abstract class GovernanceBehaviourTests
+public abstract partial class GovernanceBehaviourTests
 {
     private const string AdminToken = "admin-token-1f2e";
     private const string ReaderToken = "reader-token-9a8b";
@@ -409,6 +409,12 @@ public abstract class GovernanceBehaviourTests
     [TestCase("api/v1/stale?days=90&minsize=1GB", "minsize")]
     [TestCase("api/v1/quota?team=ml", "team")]
     [TestCase("api/v1/backends?backend=datasets", "backend")]
+    [TestCase("api/v1/stale?order=size", "order")]
+    [TestCase("api/v1/stale/export?limit=10", "limit")]
+    [TestCase("api/v1/usage/daily?group_by=pod", "group_by")]
+    [TestCase("api/v1/team/vision/users?group_by=team", "group_by")]
+    [TestCase("api/v1/top?limit=101", "limit")]
+    [TestCase("api/v1/nodes?days=0", "days")]
     public async Task BadQueryParametersAreProblemDetailsNamingTheParameter(string uri, string parameter)
     {
         using var response = await _reader.GetAsync(uri);

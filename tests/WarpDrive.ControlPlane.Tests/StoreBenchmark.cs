@@ -64,7 +64,7 @@ internal static class StoreBenchmark
                     events.Add(new AccessEvent
                     {
                         Ts = now.AddMinutes(-random.Next(0, 90 * 24 * 60)),
-                        Node = "node",
+                        Node = $"node-{e % 8}",
                         User = $"user-{random.Next(0, 1000):D4}",
                         Backend = $"backend-{random.Next(0, Backends)}",
                         Path = $"shard-{i % 1000:D4}/object-{i:D9}.bin",
@@ -134,6 +134,25 @@ internal static class StoreBenchmark
             }
 
             await Time("growth, 30 days", () => store.GrowthAsync(null, now.AddDays(-30), 100, null, CancellationToken.None));
+            // What the dashboard's pages ask (dashboard/README.md).
+            await Time("dashboard: usage/daily group_by=team, 90 days, every page of 1000", async () =>
+            {
+                var rows = 0;
+                string? cursor = null;
+                do
+                {
+                    var page = await store.UsageDailyAsync("team", null, now.AddDays(-90), now, 1000, cursor, CancellationToken.None);
+                    rows += page.Items.Count;
+                    cursor = page.NextCursor;
+                }
+                while (cursor is not null);
+                return rows;
+            });
+            await Time("dashboard: stale days=90 newest first, first page of 50", () => store.StaleAsync(now.AddDays(-90), 0, null, newestFirst: true, 50, null, CancellationToken.None));
+            await Time("dashboard: team-00 users, 30 days, page of 20", () => store.TeamUsersAsync("team-00", null, now.AddDays(-30), now, 20, null, CancellationToken.None));
+            await Time("dashboard: team-00 objects, first page of 20", () => store.TeamObjectsAsync("team-00", 20, null, CancellationToken.None));
+            await Time("dashboard: top 10 objects by bytes read", () => store.TopObjectsAsync(10, CancellationToken.None));
+            await Time("dashboard: nodes, 7 days", () => store.NodesAsync(now.AddDays(-7), 50, null, CancellationToken.None));
             if (cluster is null)
             {
                 var wal = new FileInfo(path + "-wal");

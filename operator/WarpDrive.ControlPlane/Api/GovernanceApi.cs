@@ -25,6 +25,15 @@ internal sealed class GovernanceApi(IGovernanceStore store, Ingestion ingestion,
         Get(api, "/user/{userId}", UserAsync);
         Get(api, "/backends", BackendsAsync);
         Get(api, "/crawl/{crawlId}", CrawlStatusAsync);
+        // For the dashboard (and anyone charting): time series, drill-downs, node reports, a CSV of stale objects.
+        Get(api, "/usage/daily", UsageDailyAsync);
+        Get(api, "/team/{team}/users", TeamUsersAsync);
+        Get(api, "/team/{team}/objects", TeamObjectsAsync);
+        Get(api, "/top", TopAsync);
+        Get(api, "/nodes", NodesAsync);
+        Get(api, "/stale/export", StaleExportAsync);
+        // Any valid token may ask who it is (the dashboard hides admin actions from readers by it).
+        api.MapGet("/whoami", Guard(WhoAmIAsync)).WithMetadata(new RequireRolesAttribute([.. Roles.All]));
         api.MapPost("/ingest", Guard(IngestAsync)).WithMetadata(new RequireRolesAttribute(Roles.Agent));
         api.MapPost("/team", Guard(TeamAsync)).WithMetadata(new RequireRolesAttribute(Roles.Admin));
         api.MapPut("/quota", Guard(PutQuotaAsync)).WithMetadata(new RequireRolesAttribute(Roles.Admin));
@@ -87,11 +96,116 @@ internal sealed class GovernanceApi(IGovernanceStore store, Ingestion ingestion,
     private async Task<IResult> StaleAsync(HttpContext context)
     {
         var request = context.Request;
-        OnlyParameters(request, "days", "min_size", "backend", "limit", "cursor");
+        OnlyParameters(request, "days", "min_size", "backend", "order", "limit", "cursor");
         var days = Long(request, "days", 90, 0, 36_500);
         var page = await store.StaleAsync(DateTimeOffset.UtcNow.AddDays(-days), Long(request, "min_size", 0, 0, long.MaxValue),
-            OptionalName(request, "backend"), Limit(request), Cursor(request), context.RequestAborted).ConfigureAwait(false);
+            OptionalName(request, "backend"), NewestFirst(request), Limit(request), Cursor(request), context.RequestAborted).ConfigureAwait(false);
         return Ok(page);
+    }
+
+    private static bool NewestFirst(HttpRequest request) => Choice(request, "order", "oldest", "oldest", "newest") == "newest";
+
+    /// <summary>
+    /// The stale list as CSV, streamed page by page (keyset pages of <see cref="MaxLimit"/>), so neither side holds the
+    /// whole list; at most <see cref="MaxExportRows"/> rows (the answer says so in its last line when it stops there).
+    /// </summary>
+    private async Task<IResult> StaleExportAsync(HttpContext context)
+    {
+        var request = context.Request;
+        OnlyParameters(request, "days", "min_size", "backend", "order");
+        var days = Long(request, "days", 90, 0, 36_500);
+        var before = DateTimeOffset.UtcNow.AddDays(-days);
+        var minSize = Long(request, "min_size", 0, 0, long.MaxValue);
+        var backend = OptionalName(request, "backend");
+        var newestFirst = NewestFirst(request);
+        // The first page is read before the answer starts, so a failing query is still a problem answer, not a cut CSV.
+        var page = await store.StaleAsync(before, minSize, backend, newestFirst, MaxLimit, null, context.RequestAborted).ConfigureAwait(false);
+        return new CsvStream($"stale-{days}d.csv", async (writer, ct) =>
+        {
+            await writer.WriteLineAsync("backend,path,size_bytes,last_access,last_modified").ConfigureAwait(false);
+            var rows = 0;
+            while (true)
+            {
+                foreach (var o in page.Items)
+                {
+                    await writer.WriteLineAsync(string.Join(',', Csv.Field(o.Backend), Csv.Field(o.Path), Csv.Invariant(o.Size),
+                        o.LastAccess is { } access ? Csv.Time(access) : "", Csv.Time(o.LastModified))).ConfigureAwait(false);
+                }
+
+                rows += page.Items.Count;
+                if (page.NextCursor is null)
+                {
+                    return;
+                }
+
+                if (rows >= MaxExportRows)
+                {
+                    await writer.WriteLineAsync($"# stopped after {MaxExportRows} rows; narrow the export with min_size or backend").ConfigureAwait(false);
+                    return;
+                }
+
+                await writer.FlushAsync(ct).ConfigureAwait(false);
+                page = await store.StaleAsync(before, minSize, backend, newestFirst, MaxLimit, page.NextCursor, ct).ConfigureAwait(false);
+            }
+        });
+    }
+
+    /// <summary>The most rows one CSV export streams (about 150 MB of CSV at typical path lengths).</summary>
+    public const int MaxExportRows = 1_000_000;
+
+    private async Task<IResult> UsageDailyAsync(HttpContext context)
+    {
+        var request = context.Request;
+        OnlyParameters(request, "group_by", "backend", "since", "until", "limit", "cursor");
+        var (since, until) = Window(request);
+        return Ok(await store.UsageDailyAsync(Choice(request, "group_by", "team", "team", "user"), OptionalName(request, "backend"), since, until,
+            Limit(request), Cursor(request), context.RequestAborted).ConfigureAwait(false));
+    }
+
+    private async Task<IResult> TeamUsersAsync(HttpContext context)
+    {
+        var request = context.Request;
+        OnlyParameters(request, "backend", "since", "until", "limit", "cursor");
+        var team = Name("team", request.RouteValues["team"] as string);
+        var (since, until) = Window(request);
+        return Ok(await store.TeamUsersAsync(team, OptionalName(request, "backend"), since, until, Limit(request), Cursor(request), context.RequestAborted)
+            .ConfigureAwait(false));
+    }
+
+    private async Task<IResult> TeamObjectsAsync(HttpContext context)
+    {
+        OnlyParameters(context.Request, "limit", "cursor");
+        var team = Name("team", context.Request.RouteValues["team"] as string);
+        return Ok(await store.TeamObjectsAsync(team, Limit(context.Request), Cursor(context.Request), context.RequestAborted).ConfigureAwait(false));
+    }
+
+    private async Task<IResult> TopAsync(HttpContext context)
+    {
+        OnlyParameters(context.Request, "limit");
+        var items = await store.TopObjectsAsync((int)Long(context.Request, "limit", 10, 1, 100), context.RequestAborted).ConfigureAwait(false);
+        return Ok(new { items });
+    }
+
+    private async Task<IResult> NodesAsync(HttpContext context)
+    {
+        OnlyParameters(context.Request, "days", "limit", "cursor");
+        var days = Long(context.Request, "days", 7, 1, 3650);
+        return Ok(await store.NodesAsync(DateTimeOffset.UtcNow.AddDays(-days), Limit(context.Request), Cursor(context.Request), context.RequestAborted)
+            .ConfigureAwait(false));
+    }
+
+    private static Task<IResult> WhoAmIAsync(HttpContext context)
+    {
+        var principal = (TokenPrincipal)context.Items[BearerAuthMiddleware.PrincipalKey]!;
+        return Task.FromResult<IResult>(Ok(new { name = principal.Name, role = principal.Role }));
+    }
+
+    /// <summary>since/until with the contract's defaults (the last 30 days), since not after until.</summary>
+    private static (DateTimeOffset Since, DateTimeOffset Until) Window(HttpRequest request)
+    {
+        var until = Time(request, "until", DateTimeOffset.UtcNow);
+        var since = Time(request, "since", until.AddDays(-30));
+        return since > until ? throw new ValidationException("since", "must not be after until") : (since, until);
     }
 
     private async Task<IResult> GrowthAsync(HttpContext context)

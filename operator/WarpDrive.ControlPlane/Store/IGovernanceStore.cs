@@ -24,7 +24,29 @@ public interface IGovernanceStore : IAsyncDisposable
 
     Task<Page<UsageRow>> UsageAsync(string groupBy, string? backend, DateTimeOffset since, DateTimeOffset until, int limit, string? cursor, CancellationToken cancellationToken);
 
-    Task<Page<StaleObject>> StaleAsync(DateTimeOffset accessedBefore, long minSize, string? backend, int limit, string? cursor, CancellationToken cancellationToken);
+    Task<Page<StaleObject>> StaleAsync(DateTimeOffset accessedBefore, long minSize, string? backend, int limit, string? cursor, CancellationToken cancellationToken) =>
+        StaleAsync(accessedBefore, minSize, backend, newestFirst: false, limit, cursor, cancellationToken);
+
+    /// <summary>Stale objects oldest access first, or (<paramref name="newestFirst"/>) the most recently read of them first.</summary>
+    Task<Page<StaleObject>> StaleAsync(DateTimeOffset accessedBefore, long minSize, string? backend, bool newestFirst, int limit, string? cursor, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Usage per (day, group) in day order, for time series: the window's rollup rows summed per team
+    /// (<paramref name="groupBy"/> "team") or user. Its size follows days × groups, never the number of objects.
+    /// </summary>
+    Task<Page<UsageDay>> UsageDailyAsync(string groupBy, string? backend, DateTimeOffset since, DateTimeOffset until, int limit, string? cursor, CancellationToken cancellationToken);
+
+    /// <summary>Usage by user restricted to the members of <paramref name="team"/> ("(none)": users without a team).</summary>
+    Task<Page<UsageRow>> TeamUsersAsync(string team, string? backend, DateTimeOffset since, DateTimeOffset until, int limit, string? cursor, CancellationToken cancellationToken);
+
+    /// <summary>The objects the team's users read (last read by any of them), in (backend, path) order, with their indexed size.</summary>
+    Task<Page<TeamObject>> TeamObjectsAsync(string team, int limit, string? cursor, CancellationToken cancellationToken);
+
+    /// <summary>The objects with the most bytes read by all users together (all-time totals of the per-user rollup).</summary>
+    Task<IReadOnlyList<TopObject>> TopObjectsAsync(int limit, CancellationToken cancellationToken);
+
+    /// <summary>What each node agent reported since <paramref name="since"/> (reads, bytes, cache hits, last report), by node name.</summary>
+    Task<Page<NodeRow>> NodesAsync(DateTimeOffset since, int limit, string? cursor, CancellationToken cancellationToken);
 
     Task<Page<GrowthPoint>> GrowthAsync(string? backend, DateTimeOffset since, int limit, string? cursor, CancellationToken cancellationToken);
 

@@ -22,6 +22,15 @@ public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);
 
 public sealed record UsageRow(string Group, long BytesRead, long Reads, double CacheHitRatio, long Files);
 
+public sealed record UsageDay(DateTimeOffset Date, string Group, long BytesRead, long Reads, long CacheHits);
+
+public sealed record TeamObject(string Backend, string Path, long Size, DateTimeOffset LastAccess);
+
+public sealed record TopObject(string Backend, string Path, long BytesRead, long Reads);
+
+/// <summary>A node agent's reports in a window: totals of its events and when it last reported.</summary>
+public sealed record NodeRow(string Node, long BytesRead, long Reads, double CacheHitRatio, long MissBytes, DateTimeOffset LastSeen);
+
 public sealed record StaleObject(string Backend, string Path, long Size, DateTimeOffset? LastAccess, DateTimeOffset LastModified);
 
 public sealed record GrowthPoint(string Backend, DateTimeOffset Date, long Objects, long Bytes);

@@ -40,7 +40,11 @@ internal static class ServeCommand
             },
         };
         var grpcListen = new Option<string?>("--grpc-listen") { Description = "Also serve the gRPC ingest (telemetry.sink: grpc) on this [host]:port, HTTP/2 without TLS (e.g. :8091)." };
-        var command = new Command("serve", "Run the governance control plane (REST API, optional gRPC ingest) until interrupted.") { listen, database, passwordEnv, tokens, config, crawl, grpcListen };
+        var dashboard = new Option<DirectoryInfo?>("--dashboard")
+        {
+            Description = "Directory of the built dashboard served at / (default: the dashboard/ beside warpdrive-ctl, copied there by the build from dashboard/dist).",
+        };
+        var command = new Command("serve", "Run the governance control plane (REST API, optional gRPC ingest, dashboard) until interrupted.") { listen, database, passwordEnv, tokens, config, crawl, grpcListen, dashboard };
         command.SetAction(async (parsed, ct) =>
         {
             var terminal = Terminal.Create(parsed.GetValue(g.NoColor));
@@ -73,6 +77,7 @@ internal static class ServeCommand
                 NodeConfigPath = parsed.GetValue(config)?.FullName,
                 CrawlInterval = parsed.GetValue(crawl) ?? nodeConfig?.ControlPlane.StorageCrawlInterval ?? defaults.CrawlInterval,
                 LoggerFactory = loggers,
+                DashboardDirectory = parsed.GetValue(dashboard)?.FullName ?? defaults.DashboardDirectory,
             };
             ControlPlaneHost host;
             try
@@ -88,7 +93,7 @@ internal static class ServeCommand
 
             await using (host)
             {
-                terminal.Note($"serving the control plane on {host.BaseAddress}{(host.GrpcAddress is { } grpc ? $", gRPC ingest on {grpc}" : "")} (Ctrl-C stops)");
+                terminal.Note($"serving the control plane on {host.BaseAddress}{(host.ServesDashboard ? " (dashboard at /)" : "")}{(host.GrpcAddress is { } grpc ? $", gRPC ingest on {grpc}" : "")} (Ctrl-C stops)");
                 try
                 {
                     await Task.Delay(Timeout.Infinite, ct);
