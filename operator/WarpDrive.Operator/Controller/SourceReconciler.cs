@@ -107,6 +107,15 @@ public sealed class SourceReconciler(
         var credentialsValid = await CredentialsConditionAsync(source, generation, cancellationToken).ConfigureAwait(false);
         // What the serving nodes' agents observed (each writes its own status.nodes entry).
         var reachability = ReachabilityAggregator.Aggregate(source.Status?.Nodes, serving.Select(p => p.Node.Metadata.Name).ToList());
+        // A pod identity source gives the node no identity of its own to probe the backend with: each pod's access is
+        // checked with that pod's credentials when it reads. Silence from the agents is then expected, not a wait.
+        var podIdentity = CredentialsLayout.ReadsWithPodIdentity(source.Spec.Auth);
+        if (podIdentity && reachability.Reachable is null && serving.Count > 0)
+        {
+            reachability = new ReachabilityVerdict(null, "PodIdentity",
+                "each pod reads with its own service account's identity: the backend is checked with that identity when the pod reads, not by the node");
+        }
+
         var reachable = Conditions.Make(SourceConditions.BackendReachable, reachability.Reachable, reachability.Reason, reachability.Message, generation);
 
         StatusCondition ready;
@@ -130,6 +139,11 @@ public sealed class SourceReconciler(
         else if (reachability.Reachable == false)
         {
             ready = Conditions.Make(SourceConditions.Ready, false, "BackendUnreachable", reachability.Message, generation);
+        }
+        else if (reachability.Reachable is null && podIdentity)
+        {
+            ready = Conditions.Make(SourceConditions.Ready, true, "Serving",
+                $"served by {nodesReady} nodes; each pod reads with its own identity, checked when it reads", generation);
         }
         else if (reachability.Reachable is null)
         {
