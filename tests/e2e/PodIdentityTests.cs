@@ -31,6 +31,7 @@ public sealed class PodIdentityTests
     private const string ServiceAccount = "reader";
     private const string RoleArn = "arn:aws:iam::111122223333:role/e2e-reader";
     private const string SourceName = "shared";
+    private const string ReaderPod = "train";
     private readonly string run = Guid.NewGuid().ToString("N")[..6];
     private readonly byte[] content = RandomNumberGenerator.GetBytes(3 * 1024 * 1024 + 11);
     private Kube kube = null!;
@@ -83,17 +84,24 @@ public sealed class PodIdentityTests
     [OneTimeTearDown]
     public async Task TearDownAsync()
     {
-        if (kube is not null && ns.Length > 0)
+        try
         {
-            // The source first (its finalizer needs the operator), then the namespace with the pod, claim and account.
-            await Kube.IgnoreNotFound(() => kube.Client.CustomObjects.DeleteNamespacedCustomObjectAsync(
-                WarpDriveApi.Group, WarpDriveApi.Version, ns, "warpdatasources", SourceName));
-            await Kube.EventuallyAsync($"source {ns}/{SourceName} gone", async () => await kube.ReadSourceAsync(ns, SourceName) is null);
-            await kube.DeleteNamespaceAsync(ns);
+            if (kube is not null && ns.Length > 0)
+            {
+                // The reader pod first: while it uses the claim, the source's finalizer waits. Then the source (its
+                // finalizer needs the operator), then the namespace with the claim and the account.
+                await kube.DeletePodAndWaitAsync(ns, ReaderPod);
+                await Kube.IgnoreNotFound(() => kube.Client.CustomObjects.DeleteNamespacedCustomObjectAsync(
+                    WarpDriveApi.Group, WarpDriveApi.Version, ns, "warpdatasources", SourceName));
+                await Kube.EventuallyAsync($"source {ns}/{SourceName} gone", async () => await kube.ReadSourceAsync(ns, SourceName) is null);
+                await kube.DeleteNamespaceAsync(ns);
+            }
         }
-
-        s3rver?.Dispose();
-        sts?.Dispose();
+        finally
+        {
+            s3rver?.Dispose();
+            sts?.Dispose();
+        }
     }
 
     [Test, Order(1)]
@@ -142,7 +150,7 @@ public sealed class PodIdentityTests
         await Kube.EventuallyAsync($"PVC {SourceName} bound", async () =>
             (await kube.Client.CoreV1.ReadNamespacedPersistentVolumeClaimAsync(SourceName, ns)).Status?.Phase == "Bound");
 
-        var pod = Kube.ReaderPod(ns, "train", node,
+        var pod = Kube.ReaderPod(ns, ReaderPod, node,
             new V1Volume { Name = "data", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = SourceName, ReadOnlyProperty = true } },
             $"sha256sum /data/{ObjectKey} && echo {Kube.EndMarker} && exec sleep 3600");
         pod.Spec.ServiceAccountName = ServiceAccount;

@@ -105,11 +105,16 @@ public sealed class SourceReconciler(
         var nodesReady = serving.Count(p => readyAgents.Contains(p.Node.Metadata.Name));
 
         var credentialsValid = await CredentialsConditionAsync(source, generation, cancellationToken).ConfigureAwait(false);
-        // What the serving nodes' agents observed (each writes its own status.nodes entry).
-        var reachability = ReachabilityAggregator.Aggregate(source.Status?.Nodes, serving.Select(p => p.Node.Metadata.Name).ToList());
         // A pod identity source gives the node no identity of its own to probe the backend with: each pod's access is
-        // checked with that pod's credentials when it reads. Silence from the agents is then expected, not a wait.
+        // checked with that pod's credentials when it reads. Silence from the agents is then expected, not a wait, and
+        // a node's credential failure (it has none for this source) says nothing about the pods' access; a network
+        // failure (Unreachable, Timeout, NotFound, …) still does.
         var podIdentity = CredentialsLayout.ReadsWithPodIdentity(source.Spec.Auth);
+        var reports = podIdentity
+            ? source.Status?.Nodes?.Where(e => e.Reason is not (NodeCredentialFailures.AccessDenied or NodeCredentialFailures.SetupFailed)).ToList()
+            : source.Status?.Nodes;
+        // What the serving nodes' agents observed (each writes its own status.nodes entry).
+        var reachability = ReachabilityAggregator.Aggregate(reports, serving.Select(p => p.Node.Metadata.Name).ToList());
         if (podIdentity && reachability.Reachable is null && serving.Count > 0)
         {
             reachability = new ReachabilityVerdict(null, "PodIdentity",
@@ -236,4 +241,11 @@ public sealed class SourceReconciler(
             c.Type == w.Type && c.Status == w.Status && c.Reason == w.Reason && c.Message == w.Message
             && c.ObservedGeneration == w.ObservedGeneration));
     }
+}
+
+/// <summary>The reasons of a node's report that are about the node's own credentials, not the backend's reachability.</summary>
+internal static class NodeCredentialFailures
+{
+    public const string AccessDenied = "AccessDenied";
+    public const string SetupFailed = "SetupFailed";
 }

@@ -102,6 +102,33 @@ public sealed class SourceReconcilerTests
         });
     }
 
+    [TestCase("SetupFailed")]
+    [TestCase("AccessDenied")]
+    public async Task A_pod_identity_source_ignores_a_nodes_own_credential_failure(string reason)
+    {
+        // An agent that probes with the node's identity has none for a pod identity source: its failure says nothing
+        // about what the pods' own identities may read.
+        var h = new ReconcilerHarness();
+        h.Cluster.Add(Fixtures.Node("gpu-1"));
+        h.Cluster.ReadyAgents.Add("gpu-1");
+        h.Cluster.Add(Fixtures.Source("team-a", "shared", BackendTypes.S3, new() { ["bucket"] = "b", ["region"] = "us-east-1" },
+            new AuthSpec { Method = AuthMethods.OidcFederation, Source = AuthSources.Pod }));
+        h.Cluster.ReportSourceNode("team-a", "shared", new SourceNodeStatus
+        {
+            Node = "gpu-1", Reachable = false, Reason = reason, Message = "the node could not open the backend with the source's settings and credentials",
+        });
+
+        await h.ReconcileSource("team-a", "shared");
+
+        var status = h.Cluster.Source("team-a", "shared")!.Status!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(Conditions.Find(status.Conditions, SourceConditions.BackendReachable)!.Reason, Is.EqualTo("PodIdentity"));
+            Assert.That(Conditions.Find(status.Conditions, SourceConditions.Ready)!.Status, Is.EqualTo("True"));
+            Assert.That(h.Events.Events.Where(e => e.Type == "Warning"), Is.Empty);
+        });
+    }
+
     [Test]
     public async Task A_pod_identity_source_still_waits_for_its_nodes_and_shows_a_node_reported_failure()
     {
