@@ -2,8 +2,12 @@ using System.Collections.Concurrent;
 
 namespace WarpDrive.Auth;
 
-/// <summary>One credential refresh: when, for which backend, through which provider, and how it ended. Never a token.</summary>
-public sealed record AuthAuditEntry(DateTimeOffset Time, string Backend, string Provider, bool Success, string? Error);
+/// <summary>
+/// One credential refresh, or one read refused to a pod's identity: when, for which backend, through which provider,
+/// how it ended, and for whom (<paramref name="Principal"/>: the pod and its service account; null for the node's own
+/// identity). Never a token.
+/// </summary>
+public sealed record AuthAuditEntry(DateTimeOffset Time, string Backend, string Provider, bool Success, string? Error, string? Principal = null);
 
 /// <summary>
 /// The last <see cref="Capacity"/> credential refreshes (a ring buffer) and running totals per provider and status,
@@ -20,6 +24,7 @@ public sealed class AuthAudit
     private readonly object _sync = new();
     private readonly AuthAuditEntry[] _ring;
     private readonly ConcurrentDictionary<(string Provider, string Status), long> _totals = new();
+    private readonly ConcurrentDictionary<string, long> _refusals = new(StringComparer.Ordinal);
     private long _written;
 
     public AuthAudit(int capacity = DefaultCapacity)
@@ -43,6 +48,24 @@ public sealed class AuthAudit
         }
         _totals.AddOrUpdate((entry.Provider, entry.Success ? "success" : "failure"), 1, static (_, n) => n + 1);
     }
+
+    /// <summary>
+    /// A read refused to a pod's identity (the storage said no to its credentials, so the node cache must not serve it
+    /// either). Kept in the same ring as refreshes, counted apart: it is not a failed refresh.
+    /// </summary>
+    public void RecordRefusal(AuthAuditEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        lock (_sync)
+        {
+            _ring[_written % _ring.Length] = entry;
+            _written++;
+        }
+        _refusals.AddOrUpdate(entry.Backend, 1, static (_, n) => n + 1);
+    }
+
+    /// <summary>Reads refused to pod identities since start, per backend.</summary>
+    public IReadOnlyDictionary<string, long> RefusalTotals() => new Dictionary<string, long>(_refusals);
 
     /// <summary>The retained entries, oldest first.</summary>
     public IReadOnlyList<AuthAuditEntry> Snapshot()

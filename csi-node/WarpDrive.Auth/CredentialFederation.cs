@@ -127,7 +127,8 @@ public static class CredentialFederation
     internal static ICredentialProvider CreateProvider(BackendConfig backend, int index, FederationOptions options, ILogger logger)
     {
         var settings = new AuthSettings($"backends[{index}].auth", backend.Auth.Settings);
-        var context = new ProviderContext(backend.Name, backend.Auth.Method, backend.Type, settings, RefreshPolicy.From(settings), options, options.Audit ?? AuthAudit.Shared, logger);
+        var who = options.Principal is { } principal ? $"{backend.Name} for {principal}" : backend.Name;
+        var context = new ProviderContext(who, backend.Auth.Method, backend.Type, settings, RefreshPolicy.From(settings), options, options.Audit ?? AuthAudit.Shared, logger);
         return CreateProvider(context);
     }
 

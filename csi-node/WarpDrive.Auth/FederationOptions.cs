@@ -13,5 +13,11 @@ public sealed class FederationOptions
     /// </summary>
     public Func<HttpMessageHandler>? IdentityHttpHandler { get; init; }
 
+    /// <summary>
+    /// Whose credentials these are when not the node's: a pod and its service account. Named in refresh log lines and
+    /// audit entries, so a pod's failed exchange is told apart from another's on the same source.
+    /// </summary>
+    public string? Principal { get; init; }
+
     internal static readonly FederationOptions Default = new();
 }

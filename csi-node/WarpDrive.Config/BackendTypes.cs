@@ -83,4 +83,25 @@ public static class AuthSources
         [AuthMethods.WorkloadIdentity] = BackendTypes.AzureBlob,
         [AuthMethods.GcpWif] = BackendTypes.Gcs,
     };
+
+    /// <summary>
+    /// The audience of the pod token kubelet must send for <paramref name="source"/> (CSIDriver tokenRequests): the
+    /// <c>audience</c> setting, else the cloud's default — AWS STS's and Entra's token exchange audiences. GCP has no
+    /// default (it is the workload identity pool provider, a required setting of gcp_wif): null.
+    /// </summary>
+    public static string? AudienceOf(BackendConfig source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (source.Auth.Settings.TryGetValue("audience", out var value) && !string.IsNullOrWhiteSpace(value))
+        {
+            return value.Trim();
+        }
+
+        return source.Auth.Method switch
+        {
+            AuthMethods.OidcFederation => "sts.amazonaws.com",
+            AuthMethods.WorkloadIdentity => "api://AzureADTokenExchange",
+            _ => null,
+        };
+    }
 }

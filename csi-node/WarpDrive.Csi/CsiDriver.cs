@@ -41,4 +41,10 @@ public static class CsiDriver
     public const string PodUidAttribute = "csi.storage.k8s.io/pod.uid";
 
     public const string ServiceAccountAttribute = "csi.storage.k8s.io/serviceAccount.name";
+
+    /// <summary>
+    /// Set by kubelet when the CSIDriver has tokenRequests: JSON <c>{"&lt;audience&gt;": {"token": "…",
+    /// "expirationTimestamp": "…"}}</c>, the pod's service-account token per audience. A credential: never logged.
+    /// </summary>
+    public const string ServiceAccountTokensAttribute = "csi.storage.k8s.io/serviceAccount.tokens";
 }

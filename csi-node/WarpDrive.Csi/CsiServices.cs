@@ -11,7 +11,8 @@ public static class CsiServices
     /// Registers gRPC with the secret-stripping call log, and the plugin's own state. <paramref name="publications"/>
     /// is the host's, which also reads it (pods for access telemetry).
     /// </summary>
-    public static IServiceCollection AddCsiPlugin(this IServiceCollection services, NodeIdentity identity, SourceMounts sources, IMounter mounter, IReadiness readiness, Publications publications)
+    public static IServiceCollection AddCsiPlugin(this IServiceCollection services, NodeIdentity identity, SourceMounts sources, IMounter mounter, IReadiness readiness, Publications publications,
+        IServiceAccountDirectory? serviceAccounts = null)
     {
         services.AddGrpc(options => options.Interceptors.Add<CallLoggingInterceptor>());
         services.AddSingleton(identity);
@@ -19,6 +20,7 @@ public static class CsiServices
         services.AddSingleton(mounter);
         services.AddSingleton(readiness);
         services.AddSingleton(publications);
+        services.AddSingleton(serviceAccounts ?? NoServiceAccountDirectory.Instance);
         services.AddSingleton<VolumeLocks>();
         return services;
     }

@@ -22,5 +22,19 @@ public interface IMounter
     bool IsMountPoint(string path);
 }
 
-/// <summary>What to mount for one source: its backend settings, where, and an optional kernel readahead.</summary>
-public sealed record SourceMountRequest(Config.BackendConfig Backend, string MountPoint, long? ReadaheadBytes);
+/// <summary>
+/// What to mount for one source: its backend settings, where, and an optional kernel readahead. A source that reads
+/// with a pod's identity (<c>auth.source: pod</c>) gets one tree per pod: <paramref name="PodUid"/> names the pod and
+/// <see cref="Credentials"/> its first grant (null for a tree re-served after a restart: kubelet's republish brings it).
+/// </summary>
+public sealed record SourceMountRequest(Config.BackendConfig Backend, string MountPoint, long? ReadaheadBytes, string? PodUid = null)
+{
+    public PodCredentials? Credentials { get; init; }
+}
+
+/// <summary>A tree that reads with a pod's identity: takes each newer token the pod's republishes bring.</summary>
+public interface IPodIdentityTree
+{
+    /// <summary>Hands over the pod's current credentials; throws <see cref="Config.ConfigException"/> when they make no identity.</summary>
+    void Grant(PodCredentials credentials);
+}

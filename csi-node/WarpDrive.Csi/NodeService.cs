@@ -1,6 +1,7 @@
 using Csi.V1;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
+using WarpDrive.Config;
 
 namespace WarpDrive.Csi;
 
@@ -9,7 +10,14 @@ namespace WarpDrive.Csi;
 /// bind-mounting the node's one FUSE mount of that source. Arguments are checked first, then tenancy, then the
 /// per-volume try-lock; every error is a gRPC status code as the spec lists them.
 /// </summary>
-public sealed class NodeService(NodeIdentity identity, SourceMounts sources, Publications publications, VolumeLocks locks, IMounter mounter, ILogger<NodeService> logger)
+/// <remarks>
+/// A source with <c>auth.source: pod</c> reads with each pod's own identity: the publish must carry the pod (podInfoOnMount)
+/// and its token for the source's audience (the CSIDriver's tokenRequests), the pod's service account is read for the
+/// annotations that name its cloud identity, and the volume binds the pod's own mount of the source. kubelet republishes
+/// such volumes (requiresRepublish) to refresh the token: an idempotent repeat hands the new one over.
+/// </remarks>
+public sealed class NodeService(NodeIdentity identity, SourceMounts sources, Publications publications, VolumeLocks locks, IMounter mounter,
+    IServiceAccountDirectory serviceAccounts, ILogger<NodeService> logger)
     : global::Csi.V1.Node.NodeBase
 {
     public override Task<NodeGetCapabilitiesResponse> NodeGetCapabilities(NodeGetCapabilitiesRequest request, ServerCallContext context) =>
@@ -43,10 +51,17 @@ public sealed class NodeService(NodeIdentity identity, SourceMounts sources, Pub
         using var held = locks.TryAcquire(volume.VolumeId)
             ?? throw new RpcException(new Status(StatusCode.Aborted, $"an operation on volume {volume.VolumeId} is already in progress"));
 
+        var credentials = source.Auth.Source == AuthSources.Pod ? await PodCredentialsAsync(source, volume, context.CancellationToken).ConfigureAwait(false) : null;
         if (publications.Find(volume.TargetPath) is { } existing)
         {
             if (existing.VolumeId == volume.VolumeId && mounter.IsMountPoint(volume.TargetPath))
             {
+                if (credentials is not null)
+                {
+                    // kubelet's republish (requiresRepublish): the way a rotated token arrives.
+                    await GrantAsync(() => sources.RenewAsync(volume.TargetPath, credentials, context.CancellationToken)).ConfigureAwait(false);
+                }
+
                 return new NodePublishVolumeResponse(); // idempotent repeat
             }
 
@@ -60,7 +75,9 @@ public sealed class NodeService(NodeIdentity identity, SourceMounts sources, Pub
             throw new RpcException(new Status(StatusCode.AlreadyExists, $"target {volume.TargetPath} is already a mount point not published by this plugin"));
         }
 
-        var root = await sources.AcquireAsync(source, volume.TargetPath, volume.ReadaheadBytes, context.CancellationToken).ConfigureAwait(false);
+        var root = "";
+        await GrantAsync(async () => root = await sources.AcquireAsync(source, volume.TargetPath, volume.ReadaheadBytes, context.CancellationToken, credentials?.Pod.Uid, credentials)
+            .ConfigureAwait(false)).ConfigureAwait(false);
         try
         {
             var bindSource = ResolveBindSource(root, volume);
@@ -76,8 +93,9 @@ public sealed class NodeService(NodeIdentity identity, SourceMounts sources, Pub
                 throw;
             }
 
-            logger.LogInformation("published volume {VolumeId} (source {Source}{SubPath}) at {Target}{ReadOnlyNote}", volume.VolumeId, volume.Source,
+            logger.LogInformation("published volume {VolumeId} (source {Source}{SubPath}) at {Target}{Identity}{ReadOnlyNote}", volume.VolumeId, volume.Source,
                 volume.SubPath.Length > 0 ? "/" + volume.SubPath : "", volume.TargetPath,
+                credentials is not null ? $" with the identity of {credentials}" : "",
                 volume.AsksForWrites ? $", read-only although access mode {request.VolumeCapability.AccessMode.Mode} asks for writes" : "");
             return new NodePublishVolumeResponse();
         }
@@ -152,6 +170,48 @@ public sealed class NodeService(NodeIdentity identity, SourceMounts sources, Pub
             },
         });
     }
+
+    /// <summary>
+    /// The pod's credentials for a source that reads with its identity: its token for the source's audience and its
+    /// service account's annotations. Whatever is missing is FAILED_PRECONDITION naming what the cluster must provide.
+    /// </summary>
+    private async Task<PodCredentials> PodCredentialsAsync(BackendConfig source, VolumeRequest volume, CancellationToken cancellationToken)
+    {
+        var pod = volume.Pod ?? throw Precondition($"data source \"{volume.Source}\" reads with the pod's identity (auth.source: pod), but the request names no pod: "
+            + "the CSIDriver must have podInfoOnMount: true");
+        var audience = AuthSources.AudienceOf(source) ?? throw Precondition($"data source \"{volume.Source}\" reads with the pod's identity but has no auth.audience");
+        if (!volume.Tokens.TryGetValue(audience, out var token))
+        {
+            throw Precondition($"kubelet sent no service-account token for audience \"{audience}\", which data source \"{volume.Source}\" (auth.source: pod) "
+                + $"needs: add it to the tokenRequests of CSIDriver {CsiDriver.Name} (chart value csiDriver.tokenRequests)"
+                + (volume.Tokens.Count > 0 ? $"; it sent tokens for: {string.Join(", ", volume.Tokens.Keys)}" : ""));
+        }
+
+        try
+        {
+            var annotations = await serviceAccounts.AnnotationsAsync(pod.Namespace, pod.ServiceAccount, cancellationToken).ConfigureAwait(false);
+            return new PodCredentials(pod, audience, token, annotations);
+        }
+        catch (ServiceAccountLookupException e)
+        {
+            throw new RpcException(new Status(e.NotFound ? StatusCode.FailedPrecondition : StatusCode.Unavailable, e.Message));
+        }
+    }
+
+    /// <summary>Credentials that make no identity (say, no role ARN in the annotations nor the source) are the cluster's to fix.</summary>
+    private static async Task GrantAsync(Func<Task> grant)
+    {
+        try
+        {
+            await grant().ConfigureAwait(false);
+        }
+        catch (ConfigException e)
+        {
+            throw Precondition($"the pod's identity cannot be used: {e.Message}");
+        }
+    }
+
+    private static RpcException Precondition(string message) => new(new Status(StatusCode.FailedPrecondition, message));
 
     /// <summary>
     /// The directory to bind: the source root or its subPath, resolved through symlinks and required to stay

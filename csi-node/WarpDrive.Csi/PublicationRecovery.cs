@@ -74,9 +74,21 @@ public static class PublicationRecovery
             return $"data source \"{record.Source}\" is no longer in the node config";
         }
 
+        string? podUid = null;
+        if (backend.Auth.Source == Config.AuthSources.Pod)
+        {
+            // The pod's own mount, without credentials: they lived in the last run's memory only; kubelet's next republish
+            // brings the token again (until then its reads of objects not yet checked for it wait, then fail).
+            podUid = record.Pod?.Uid;
+            if (podUid is null)
+            {
+                return $"data source \"{record.Source}\" reads with the pod's identity, and the record names no pod";
+            }
+        }
+
         try
         {
-            await sources.AcquireAsync(backend, record.TargetPath, record.ReadaheadBytes, cancellationToken).ConfigureAwait(false);
+            await sources.AcquireAsync(backend, record.TargetPath, record.ReadaheadBytes, cancellationToken, podUid).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -7,6 +7,9 @@ namespace WarpDrive.Csi;
 /// One FUSE mount per data source per node, at <c>&lt;mounts-dir&gt;/&lt;source&gt;</c>, shared by every published
 /// volume of that source and reference-counted by target path. The last release starts a grace period; a publish
 /// within it reuses the mount. Also where a reloaded config lands (<see cref="ApplyConfig"/>).
+/// A source that reads with each pod's identity (<c>auth.source: pod</c>) has one mount per pod instead, at
+/// <c>&lt;source&gt;@&lt;pod uid&gt;</c> (<see cref="KeyOf"/>; '@' is in no backend name): it holds that pod's
+/// credentials, so it goes at once when the pod's last volume is unpublished, without a grace period.
 /// </summary>
 /// <remarks>
 /// One async gate serializes mount-table changes: they are rare control-plane events (a pod starting or
@@ -21,6 +24,7 @@ public sealed class SourceMounts : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, SourceState> _sources = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _keysOfUsers = new(StringComparer.Ordinal);
     private volatile NodeConfig _config;
 
     public SourceMounts(IMounter mounter, NodeConfig config, string mountsDirectory, TimeSpan grace, ILogger logger)
@@ -37,8 +41,19 @@ public sealed class SourceMounts : IAsyncDisposable
     /// <summary>The data source named <paramref name="name"/> in the current config, or null.</summary>
     public BackendConfig? Find(string name) => _config.Backends.FirstOrDefault(b => b.Name == name);
 
-    /// <summary>Where source <paramref name="name"/> is (or would be) mounted.</summary>
-    public string MountPointOf(string name) => Path.Combine(_mountsDirectory, name);
+    /// <summary>Where the mount of <paramref name="key"/> (a source name, or <see cref="KeyOf"/> a source and a pod) is or would be.</summary>
+    public string MountPointOf(string key) => Path.Combine(_mountsDirectory, key);
+
+    /// <summary>The mount's key: the source's name, or <c>&lt;source&gt;@&lt;pod uid&gt;</c> for a pod's own mount.</summary>
+    public static string KeyOf(string source, string? podUid) => podUid is null ? source : $"{source}@{podUid}";
+
+    /// <summary>The source and pod a mount key names (see <see cref="KeyOf"/>).</summary>
+    public static (string Source, string? PodUid) ParseKey(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var at = key.IndexOf('@', StringComparison.Ordinal);
+        return at < 0 ? (key, null) : (key[..at], key[(at + 1)..]);
+    }
 
     /// <summary>Mount points currently served, for health checks.</summary>
     public IReadOnlyList<string> MountedPoints
@@ -52,30 +67,39 @@ public sealed class SourceMounts : IAsyncDisposable
         }
     }
 
-    /// <summary>Number of publications holding source <paramref name="name"/>.</summary>
-    public int UsersOf(string name)
+    /// <summary>Number of publications holding the mount of <paramref name="key"/> (a source name, or a source and pod).</summary>
+    public int UsersOf(string key)
     {
         lock (_sources)
         {
-            return _sources.TryGetValue(name, out var state) ? state.Users.Count : 0;
+            return _sources.TryGetValue(key, out var state) ? state.Users.Count : 0;
         }
     }
 
     /// <summary>
     /// Records <paramref name="user"/> (a target path) as using <paramref name="source"/>, mounting it first when
-    /// needed. Returns the directory inside the FUSE tree where the source's backend appears.
+    /// needed. Returns the directory inside the FUSE tree where the source's backend appears. For a source that
+    /// reads with the pod's identity, <paramref name="podUid"/> picks the pod's own mount and
+    /// <paramref name="credentials"/> (absent only when a restart re-learns a publication) are granted to it.
     /// </summary>
-    public async Task<string> AcquireAsync(BackendConfig source, string user, long? readaheadBytes, CancellationToken cancellationToken)
+    public async Task<string> AcquireAsync(BackendConfig source, string user, long? readaheadBytes, CancellationToken cancellationToken,
+        string? podUid = null, PodCredentials? credentials = null)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var state = StateOf(source.Name);
+            var key = KeyOf(source.Name, podUid);
+            var state = StateOf(key);
             state.PendingRelease?.Cancel();
             state.PendingRelease = null;
+            if (state.Served is not null && credentials is not null)
+            {
+                GrantLocked(state, credentials);
+            }
+
             if (state.Served is null)
             {
-                var mountPoint = MountPointOf(source.Name);
+                var mountPoint = MountPointOf(key);
                 Directory.CreateDirectory(mountPoint);
                 if (_mounter.IsMountPoint(mountPoint))
                 {
@@ -84,18 +108,22 @@ public sealed class SourceMounts : IAsyncDisposable
                     _mounter.Unmount(mountPoint);
                 }
 
-                state.Served = await _mounter.MountSourceAsync(new SourceMountRequest(source, mountPoint, readaheadBytes), cancellationToken).ConfigureAwait(false);
+                state.Served = await _mounter.MountSourceAsync(new SourceMountRequest(source, mountPoint, readaheadBytes, podUid) { Credentials = credentials },
+                    cancellationToken).ConfigureAwait(false);
                 state.Backend = source;
+                state.PodUid = podUid;
                 state.Stale = false;
-                _logger.LogInformation("mounted data source {Source} at {MountPoint}", source.Name, mountPoint);
+                _logger.LogInformation("mounted data source {Source} at {MountPoint}{ForPod}", source.Name, mountPoint,
+                    credentials is not null ? $" with the identity of {credentials}" : podUid is not null ? $" for pod {podUid} (its credentials come with kubelet's republish)" : "");
             }
 
             lock (_sources)
             {
                 state.Users.Add(user);
+                _keysOfUsers[user] = key;
             }
 
-            return MountPointOf(source.Name) + state.Backend!.MountPath;
+            return MountPointOf(key) + state.Backend!.MountPath;
         }
         finally
         {
@@ -103,13 +131,48 @@ public sealed class SourceMounts : IAsyncDisposable
         }
     }
 
-    /// <summary>Forgets <paramref name="user"/>; the last one out starts the grace period (or unmounts a stale source now).</summary>
+    /// <summary>
+    /// A republish of <paramref name="user"/>'s volume brought the pod's credentials again (kubelet refreshes tokens
+    /// that way): the pod's mount takes them; a newer token is what its next fetch exchanges.
+    /// </summary>
+    public async Task RenewAsync(string user, PodCredentials credentials, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            SourceState? state = null;
+            lock (_sources)
+            {
+                if (_keysOfUsers.TryGetValue(user, out var key))
+                {
+                    _sources.TryGetValue(key, out state);
+                }
+            }
+
+            if (state?.Served is not null)
+            {
+                GrantLocked(state, credentials);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Forgets <paramref name="user"/>; the last one out starts the grace period (or unmounts a stale source, or a pod's own mount, now).</summary>
     public async Task ReleaseAsync(string source, string user)
     {
         await _gate.WaitAsync().ConfigureAwait(false);
         try
         {
-            if (!_sources.TryGetValue(source, out var state))
+            string key;
+            lock (_sources)
+            {
+                key = _keysOfUsers.Remove(user, out var known) ? known : source;
+            }
+
+            if (!_sources.TryGetValue(key, out var state))
             {
                 return;
             }
@@ -119,7 +182,7 @@ public sealed class SourceMounts : IAsyncDisposable
                 state.Users.Remove(user);
             }
 
-            await ReleaseIfUnusedLockedAsync(source, state).ConfigureAwait(false);
+            await ReleaseIfUnusedLockedAsync(key, state).ConfigureAwait(false);
         }
         finally
         {
@@ -129,17 +192,18 @@ public sealed class SourceMounts : IAsyncDisposable
 
     /// <summary>
     /// Serves <paramref name="source"/> from a mount this process did not make: a live connection taken over at start
-    /// (from the fd holder), at <see cref="MountPointOf"/> its name. It has no users until publications acquire it.
+    /// (from the fd holder), at <see cref="MountPointOf"/> its key. It has no users until publications acquire it.
     /// </summary>
-    public async Task AdoptAsync(BackendConfig source, IAsyncDisposable served)
+    public async Task AdoptAsync(BackendConfig source, IAsyncDisposable served, string? podUid = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         await _gate.WaitAsync().ConfigureAwait(false);
         try
         {
-            var state = StateOf(source.Name);
+            var state = StateOf(KeyOf(source.Name, podUid));
             state.Served = served;
             state.Backend = source;
+            state.PodUid = podUid;
             state.Stale = false;
         }
         finally
@@ -187,7 +251,7 @@ public sealed class SourceMounts : IAsyncDisposable
                     continue;
                 }
 
-                var next = config.Backends.FirstOrDefault(b => b.Name == name);
+                var next = config.Backends.FirstOrDefault(b => b.Name == state.Backend.Name);
                 if (next is not null && SameBackend(next, state.Backend))
                 {
                     continue;
@@ -273,9 +337,10 @@ public sealed class SourceMounts : IAsyncDisposable
             return;
         }
 
-        if (state.Stale || _grace <= TimeSpan.Zero)
+        if (state.Stale || state.PodUid is not null || _grace <= TimeSpan.Zero)
         {
-            await UnmountLockedAsync(source, state, state.Stale ? "its settings changed or it was removed" : "no longer used").ConfigureAwait(false);
+            var why = state.Stale ? "its settings changed or it was removed" : state.PodUid is not null ? "its pod's last volume is gone: its credentials go with it" : "no longer used";
+            await UnmountLockedAsync(source, state, why).ConfigureAwait(false);
             return;
         }
 
@@ -296,6 +361,18 @@ public sealed class SourceMounts : IAsyncDisposable
 
         _logger.LogInformation("unmounting data source {Source} ({Why})", name, why);
         await served.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private void GrantLocked(SourceState state, PodCredentials credentials)
+    {
+        if (state.Served is IPodIdentityTree tree)
+        {
+            tree.Grant(credentials);
+        }
+        else
+        {
+            _logger.LogWarning("the mount of {Source} does not read with a pod's identity; the credentials of {Pod} were not used", state.Backend?.Name, credentials);
+        }
     }
 
     private SourceState StateOf(string name)
@@ -319,6 +396,9 @@ public sealed class SourceMounts : IAsyncDisposable
         public BackendConfig? Backend { get; set; }
 
         public IAsyncDisposable? Served { get; set; }
+
+        /// <summary>The pod whose identity this mount reads with; null for the source's shared mount.</summary>
+        public string? PodUid { get; set; }
 
         /// <summary>The config changed under it: unmount when unused instead of waiting out the grace period.</summary>
         public bool Stale { get; set; }

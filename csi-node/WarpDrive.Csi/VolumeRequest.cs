@@ -16,6 +16,12 @@ public sealed record VolumeRequest(string VolumeId, string Source, string SubPat
     /// </summary>
     public string? SourceNamespace { get; init; }
 
+    /// <summary>
+    /// The pod's service-account tokens by audience, when the CSIDriver asks kubelet for them (tokenRequests); empty
+    /// otherwise. Credentials: only a source that reads with the pod's identity uses them, and nothing logs them.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Tokens { get; init; } = new Dictionary<string, string>();
+
     /// <summary>The access mode asks for writes and readonly is not set: published read-only all the same (logged).</summary>
     public bool AsksForWrites { get; init; }
 
@@ -63,7 +69,32 @@ public sealed record VolumeRequest(string VolumeId, string Source, string SubPat
             Pod = PodInfoOf(context, podNamespace),
             SourceNamespace = handle.Namespace,
             AsksForWrites = !request.Readonly && VolumeCapabilities.Writes(request.VolumeCapability),
+            Tokens = context.TryGetValue(CsiDriver.ServiceAccountTokensAttribute, out var tokens) ? TokensOf(tokens) : new Dictionary<string, string>(),
         };
+    }
+
+    /// <summary>kubelet's token map; a malformed one is refused without quoting it (it holds credentials).</summary>
+    private static Dictionary<string, string> TokensOf(string json)
+    {
+        var tokens = new Dictionary<string, string>(StringComparer.Ordinal);
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(json);
+            foreach (var audience in document.RootElement.EnumerateObject())
+            {
+                if (audience.Value.ValueKind == System.Text.Json.JsonValueKind.Object
+                    && audience.Value.TryGetProperty("token", out var token) && token.GetString() is { Length: > 0 } value)
+                {
+                    tokens[audience.Name] = value;
+                }
+            }
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
+        {
+            throw Invalid($"volume_context.{CsiDriver.ServiceAccountTokensAttribute} is not the JSON object kubelet sends (audience → token)");
+        }
+
+        return tokens;
     }
 
     /// <summary>All four pod keys or none: a partial set (an old kubelet) names no pod rather than a wrong one.</summary>

@@ -49,4 +49,8 @@ public sealed record FileSystemOptions
 public readonly record struct StorageCapacity(long TotalBytes, long UsedBytes);
 
 /// <summary>One backend shown at <paramref name="MountPath"/> (absolute, e.g. "/datasets/imagenet", never "/").</summary>
-public sealed record BackendMount(string MountPath, IBackend Backend);
+public sealed record BackendMount(string MountPath, IBackend Backend)
+{
+    /// <summary>Asked at every open before any byte is served (a tree that reads with a pod's identity); null: none.</summary>
+    public IReadAccessCheck? AccessCheck { get; init; }
+}

@@ -228,7 +228,20 @@ public sealed partial class WarpFileSystem : IFuseFileSystem
             return Errno.EISDIR;
         }
 
-        var backend = inode.Mount!.Backend;
+        if (inode.Mount!.AccessCheck is { } check)
+        {
+            try
+            {
+                // Before the cache or passthrough can serve a byte: those bytes may have been fetched by another identity.
+                await check.EnsureReadableAsync(version, cancellationToken);
+            }
+            catch (Exception e)
+            {
+                return Fail("open", inode.Mount, inode.RelativePath, e, cancellationToken);
+            }
+        }
+
+        var backend = inode.Mount.Backend;
         var modes = inode.OpenModes;
         var backing = modes.TryShareBacking(out var backingETag);
         if (backing is null && !modes.HasCachedOpens && TryOpenPassthrough(backend, version) is { } candidate)

@@ -43,7 +43,9 @@ public sealed partial class PluginFixture : IAsyncDisposable
     /// <param name="backends">Extra entries of <c>backends:</c>, indented as list items; {root} as above.</param>
     /// <param name="register">Serve kubelet's plugin registration in <see cref="RegistrationDirectory"/> (endpoint: the CSI socket).</param>
     /// <param name="cacheSettings">Extra keys of <c>cache:</c>, e.g. <c>passthrough: "off"</c>.</param>
-    public static async Task<PluginFixture> StartAsync(TimeSpan? grace = null, string settings = "", string backends = "", bool register = false, string cacheSettings = "")
+    /// <param name="serviceAccounts">Where pods' service accounts are read (sources with auth.source: pod).</param>
+    public static async Task<PluginFixture> StartAsync(TimeSpan? grace = null, string settings = "", string backends = "", bool register = false, string cacheSettings = "",
+        IServiceAccountDirectory? serviceAccounts = null)
     {
         var root = Directory.CreateTempSubdirectory("warpdrive-csi-").FullName;
         var fixture = new PluginFixture(root);
@@ -53,7 +55,7 @@ public sealed partial class PluginFixture : IAsyncDisposable
             fixture.WriteData("shared", ("readme.txt", "shared data\n"));
             Directory.CreateDirectory(Path.GetDirectoryName(fixture.ConfigPath)!);
             fixture.WriteConfig(settings.Replace("{root}", root, StringComparison.Ordinal) + "\n" + fixture.ConfigYaml(backends.Replace("{root}", root, StringComparison.Ordinal), cacheSettings: cacheSettings));
-            await fixture.StartHostAsync(grace ?? TimeSpan.Zero, register);
+            await fixture.StartHostAsync(grace ?? TimeSpan.Zero, register, serviceAccounts);
             return fixture;
         }
         catch
@@ -200,7 +202,7 @@ public sealed partial class PluginFixture : IAsyncDisposable
         }
     }
 
-    private async Task StartHostAsync(TimeSpan grace, bool register)
+    private async Task StartHostAsync(TimeSpan grace, bool register, IServiceAccountDirectory? serviceAccounts)
     {
         var socket = SocketPath;
         var config = ConfigLoader.LoadFile(ConfigPath);
@@ -213,6 +215,7 @@ public sealed partial class PluginFixture : IAsyncDisposable
             ReleaseGrace = grace,
             ReloadDebounce = TimeSpan.FromMilliseconds(100),
             Registration = register ? new RegistrationOptions(RegistrationDirectory, socket) : null,
+            ServiceAccounts = serviceAccounts,
         }, config, _loggers);
 
         var handler = new SocketsHttpHandler

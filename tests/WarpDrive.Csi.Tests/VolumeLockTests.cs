@@ -25,7 +25,7 @@ public sealed class VolumeLockTests
                 Backends = [new BackendConfig { Name = "shared", Type = "local", MountPath = "/shared", Config = new Dictionary<string, string> { ["root"] = root } }],
             };
             var sources = new SourceMounts(mounter, config, Path.Combine(root, "mounts"), TimeSpan.Zero, NullLogger.Instance);
-            var node = new NodeService(new NodeIdentity("n"), sources, new Publications(), new VolumeLocks(), mounter, NullLogger<NodeService>.Instance);
+            var node = new NodeService(new NodeIdentity("n"), sources, new Publications(), new VolumeLocks(), mounter, NoServiceAccountDirectory.Instance, NullLogger<NodeService>.Instance);
 
             var first = node.NodePublishVolume(PluginFixture.Publish("vol-1", Path.Combine(root, "t1"), "shared"), new ServerCallContextTestDouble());
             await mounter.MountStarted.Task;

@@ -99,6 +99,7 @@ public sealed class S3Backend : IBackend
     public async ValueTask<BackendEntry?> StatAsync(string path, CancellationToken cancellationToken)
     {
         path = path.Trim('/');
+        BackendException? denied = null;
         if (path.Length > 0)
         {
             try
@@ -111,12 +112,23 @@ public sealed class S3Backend : IBackend
             {
                 // not an object; maybe a prefix
             }
+            catch (BackendException e) when (e.Kind == BackendErrorKind.AccessDenied)
+            {
+                // A role that may read only "dir/*" is refused a HEAD of "dir" itself (S3 checks the permission before
+                // existence): that says nothing until the listing below tells whether "dir" is a directory it may list.
+                denied = e;
+            }
         }
         var probe = new ListObjectsV2Request { BucketName = _bucket, Prefix = path.Length == 0 ? _prefix : _prefix + path + "/", MaxKeys = 1 };
         var list = await _resilience.ExecuteAsync("stat", path, (_client, probe),
             static (s, ct) => new ValueTask<ListObjectsV2Response>(s._client.ListObjectsV2Async(s.probe, ct)), cancellationToken).ConfigureAwait(false);
         var isDirectory = path.Length == 0 || (list.S3Objects?.Count ?? 0) > 0;
-        return isDirectory ? new BackendEntry(path, true, 0, DateTimeOffset.UnixEpoch, "") : null;
+        if (isDirectory)
+        {
+            return new BackendEntry(path, true, 0, DateTimeOffset.UnixEpoch, "");
+        }
+
+        return denied is null ? null : throw denied;
     }
 
     public ValueTask<int> ReadAtAsync(string path, long offset, Memory<byte> buffer, CancellationToken cancellationToken) =>

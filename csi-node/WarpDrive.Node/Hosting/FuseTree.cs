@@ -53,9 +53,10 @@ public sealed class FuseTree : IAsyncDisposable
     /// </summary>
     /// <param name="held">A live connection of this mount point to serve instead of mounting (from an fd holder).</param>
     /// <param name="keepJournal">Keep a session journal (in a memfd, see <see cref="Export"/>) so a successor can take over.</param>
+    /// <param name="createBackend">Makes each backend instead of <c>CredentialFederation.CreateBackend</c> (a pod's own tree).</param>
     public static async Task<FuseTree> MountAsync(NodeConfig config, IReadOnlyList<WarpDrive.Config.BackendConfig> backends, string mountPoint,
         IContentSource content, ILoggerFactory loggers, Func<IBackend, IBackend>? wrap = null, IAccessRecorder? access = null,
-        HeldConnection? held = null, bool keepJournal = false)
+        HeldConnection? held = null, bool keepJournal = false, Func<WarpDrive.Config.BackendConfig, BackendServices, IBackend>? createBackend = null)
     {
         var logger = loggers.CreateLogger<FuseTree>();
         var created = new List<IBackend>();
@@ -66,9 +67,10 @@ public sealed class FuseTree : IAsyncDisposable
             foreach (var backend in backends)
             {
                 // Credentials come from the backend's auth method (federated identity); the filesystem never sees them.
-                var made = WarpDrive.Auth.CredentialFederation.CreateBackend(config, backend, services);
+                var made = createBackend?.Invoke(backend, services) ?? WarpDrive.Auth.CredentialFederation.CreateBackend(config, backend, services);
                 created.Add(made);
-                mounts.Add(new BackendMount(backend.MountPath, wrap is null ? made : wrap(made)));
+                // A backend that reads with a pod's identity checks each open against it (the cache is shared with others).
+                mounts.Add(new BackendMount(backend.MountPath, wrap is null ? made : wrap(made)) { AccessCheck = made as IReadAccessCheck });
             }
 
             var fileSystem = new WarpFileSystem(FileSystemOptionsFrom(config, mountPoint) with

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using WarpDrive.Auth.Pods;
+using BackendConfig = WarpDrive.Config.BackendConfig;
 using WarpDrive.Backends;
 using WarpDrive.Cache;
 using WarpDrive.Config;
@@ -41,11 +43,30 @@ public sealed class KernelMounter(Func<NodeConfig> config, IContentSource conten
 
     private async Task<IAsyncDisposable> ServeAsync(SourceMountRequest request, HeldConnection? held)
     {
-        var tree = await FuseTree.MountAsync(config(), [request.Backend], request.MountPoint, content, loggers, wrap, access, held, keepJournal: holder is not null)
-            .ConfigureAwait(false);
+        var nodeConfig = config();
+        PodIdentityBackend? podBackend = null;
+        Func<BackendConfig, BackendServices, IBackend>? create = null;
+        if (request.PodUid is not null)
+        {
+            var index = IndexOf(nodeConfig, request.Backend);
+            create = (backend, services) =>
+            {
+                podBackend = new PodIdentityBackend(backend, index, services);
+                if (request.Credentials is { } first)
+                {
+                    podBackend.Grant(GrantOf(first)); // before the tree serves: its first lookups already read as the pod
+                }
+
+                return podBackend;
+            };
+        }
+
+        var tree = await FuseTree.MountAsync(nodeConfig, [request.Backend], request.MountPoint, content, loggers, wrap, access, held, keepJournal: holder is not null,
+            createBackend: create).ConfigureAwait(false);
+        IAsyncDisposable served = podBackend is null ? tree : new PodTree(tree, podBackend, holder is null ? null : this);
         if (holder is null)
         {
-            return tree;
+            return served;
         }
 
         _trees[tree.MountPoint] = tree;
@@ -61,8 +82,24 @@ public sealed class KernelMounter(Func<NodeConfig> config, IContentSource conten
             }
         }
 
-        return new HeldTree(tree, this);
+        return served as PodTree ?? (IAsyncDisposable)new HeldTree(tree, this);
     }
+
+    private static int IndexOf(NodeConfig nodeConfig, BackendConfig backend)
+    {
+        for (var i = 0; i < nodeConfig.Backends.Count; i++)
+        {
+            if (ReferenceEquals(nodeConfig.Backends[i], backend) || nodeConfig.Backends[i].Name == backend.Name)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private static PodCredentialGrant GrantOf(PodCredentials credentials) =>
+        new(new PodIdentity(credentials.Pod.Namespace, credentials.Pod.Name, credentials.Pod.Uid, credentials.Pod.ServiceAccount), credentials.Token, credentials.Annotations);
 
     /// <summary>Unmounting on purpose: the holder must not keep (or hand on) the connection.</summary>
     private async ValueTask ReleaseAsync(FuseTree tree)
@@ -89,6 +126,14 @@ public sealed class KernelMounter(Func<NodeConfig> config, IContentSource conten
     private sealed class HeldTree(FuseTree tree, KernelMounter mounter) : IAsyncDisposable
     {
         public ValueTask DisposeAsync() => mounter.ReleaseAsync(tree);
+    }
+
+    /// <summary>A pod's own tree: takes the pod's renewed credentials; disposing it unmounts and forgets them (the tree owns its backend).</summary>
+    private sealed class PodTree(FuseTree tree, PodIdentityBackend backend, KernelMounter? mounter) : IAsyncDisposable, IPodIdentityTree
+    {
+        public void Grant(PodCredentials credentials) => backend.Grant(GrantOf(credentials));
+
+        public ValueTask DisposeAsync() => mounter is null ? tree.DisposeAsync() : mounter.ReleaseAsync(tree);
     }
 
     /// <summary>

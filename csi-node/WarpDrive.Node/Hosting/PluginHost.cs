@@ -34,6 +34,12 @@ public sealed record PluginOptions
     /// <summary>Where to watch WarpCacheWarm jobs (<c>--kube</c>); null: warm jobs are not run.</summary>
     public k8s.KubernetesClientConfiguration? Kubernetes { get; init; }
 
+    /// <summary>
+    /// Where pods' service accounts are read (for sources with <c>auth.source: pod</c>); by default the Kubernetes API
+    /// of <see cref="Kubernetes"/>, and without one no annotations (the sources' own settings apply).
+    /// </summary>
+    public IServiceAccountDirectory? ServiceAccounts { get; init; }
+
     public WarmJobRunnerOptions WarmJobs { get; init; } = new();
 
     /// <summary>Register with kubelet ourselves (no node-driver-registrar sidecar); null: a sidecar does it.</summary>
@@ -164,7 +170,9 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
         }, loggers.CreateLogger<ConfigWatcher>());
 
         var readiness = new DeferredReadiness();
-        var grpc = BuildGrpcServer(options, sources, mounter, readiness, publications, loggers);
+        var serviceAccounts = options.ServiceAccounts
+            ?? (options.Kubernetes is not null ? new KubernetesServiceAccounts(new k8s.Kubernetes(options.Kubernetes)) : NoServiceAccountDirectory.Instance);
+        var grpc = BuildGrpcServer(options, sources, mounter, readiness, publications, serviceAccounts, loggers);
         host = new PluginHost(grpc, content, access, metrics, sources, watcher, metricsServer, health) { _configMirror = configMirror, _holders = options.Holders, Recovered = recovered };
         readiness.Host = host;
         try
@@ -266,7 +274,8 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
         _holders?.Dispose();
     }
 
-    private static WebApplication BuildGrpcServer(PluginOptions options, SourceMounts sources, IMounter mounter, IReadiness readiness, Publications publications, ILoggerFactory loggers)
+    private static WebApplication BuildGrpcServer(PluginOptions options, SourceMounts sources, IMounter mounter, IReadiness readiness, Publications publications,
+        IServiceAccountDirectory serviceAccounts, ILoggerFactory loggers)
     {
         if (File.Exists(options.SocketPath))
         {
@@ -278,7 +287,7 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggers);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenUnixSocket(options.SocketPath, listen => listen.Protocols = HttpProtocols.Http2));
-        builder.Services.AddCsiPlugin(new NodeIdentity(options.NodeId), sources, mounter, readiness, publications);
+        builder.Services.AddCsiPlugin(new NodeIdentity(options.NodeId), sources, mounter, readiness, publications, serviceAccounts);
         var app = builder.Build();
         app.MapCsiPlugin();
         return app;
@@ -310,14 +319,17 @@ public sealed class PluginHost : IAsyncDisposable, IReadiness
     {
         foreach (var (mountPoint, connection) in held)
         {
-            var name = Path.GetFileName(mountPoint);
+            var key = Path.GetFileName(mountPoint);
+            var (name, podUid) = SourceMounts.ParseKey(key);
             var served = false;
-            if (sources.Find(name) is { } backend && sources.MountPointOf(name) == mountPoint)
+            // A pod's own mount (<source>@<uid>) is served again only while the source still reads with pods' identities.
+            if (sources.Find(name) is { } backend && sources.MountPointOf(key) == mountPoint && (podUid is not null) == (backend.Auth.Source == AuthSources.Pod))
             {
                 try
                 {
                     var taking = System.Diagnostics.Stopwatch.StartNew();
-                    await sources.AdoptAsync(backend, await mounter.AdoptAsync(new SourceMountRequest(backend, mountPoint, null), connection).ConfigureAwait(false)).ConfigureAwait(false);
+                    var request = new SourceMountRequest(backend, mountPoint, null, podUid);
+                    await sources.AdoptAsync(backend, await mounter.AdoptAsync(request, connection).ConfigureAwait(false), podUid).ConfigureAwait(false);
                     logger.LogInformation("took over data source {Source} at {MountPoint} in {Elapsed} ms: its readers never saw it go", name, mountPoint, taking.ElapsedMilliseconds);
                     holders?.Adopted(mountPoint);
                     served = true;

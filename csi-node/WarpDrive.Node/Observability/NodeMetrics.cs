@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using WarpDrive.Auth;
 using WarpDrive.Cache;
 using WarpDrive.Config;
 
@@ -15,7 +16,6 @@ public sealed class NodeMetrics : IDisposable
     public const string MeterName = "WarpDrive.Node";
 
     private readonly Meter _meter = new(MeterName);
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Provider, string Status), long> _authRefreshes = new();
     public NodeMetrics(Func<CacheStats?> cache)
     {
         Cache = cache;
@@ -31,14 +31,11 @@ public sealed class NodeMetrics : IDisposable
         BackendErrors = _meter.CreateCounter<long>("warpdrive_backend_errors", description: "Failed backend requests, by backend and error type.");
         BackendBytesRead = _meter.CreateCounter<long>("warpdrive_backend_bytes_read", description: "Bytes read from backends.");
 
-        // Observable over a table seeded with a zero per provider, so the series exist before the first refresh and
-        // whatever MeterProvider starts listening later (the HTTP listener may start after this) still sees them.
-        foreach (var provider in AuthMethods.All.Where(m => m != AuthMethods.None))
-        {
-            _authRefreshes[(provider, "success")] = 0;
-        }
-
+        // Observable over the process's auth audit, with a zero per provider so the series exist before the first
+        // refresh and whatever MeterProvider starts listening later (the HTTP listener may start after this) sees them.
         _meter.CreateObservableCounter("warpdrive_auth_refresh", ObserveAuthRefreshes, description: "Credential refreshes, by provider and status.");
+        _meter.CreateObservableCounter("warpdrive_auth_access_refused", ObserveRefusals,
+            description: "Reads refused to a pod's own identity (auth.source: pod), by backend: EACCES, even for cached bytes.");
     }
 
     /// <summary>Where cache counters come from (null when there is no block cache yet, or none at all).</summary>
@@ -50,14 +47,20 @@ public sealed class NodeMetrics : IDisposable
 
     public Counter<long> BackendBytesRead { get; }
 
-    /// <summary>For the credential providers: count one refresh of <paramref name="provider"/> with its status (success, failure).</summary>
-    public void CountAuthRefresh(string provider, string status) =>
-        _authRefreshes.AddOrUpdate((provider, status), 1, (_, count) => count + 1);
-
     public void Dispose() => _meter.Dispose();
 
-    private IEnumerable<Measurement<long>> ObserveAuthRefreshes() =>
-        _authRefreshes.Select(e => new Measurement<long>(e.Value, new KeyValuePair<string, object?>("provider", e.Key.Provider), new KeyValuePair<string, object?>("status", e.Key.Status)));
+    private static IEnumerable<Measurement<long>> ObserveAuthRefreshes()
+    {
+        var totals = AuthAudit.Shared.RefreshTotals();
+        var seeded = AuthMethods.All.Where(m => m != AuthMethods.None).Select(m => (m, "success")).Where(key => !totals.ContainsKey(key));
+        return totals.Select(e => Measurement(e.Value, e.Key.Provider, e.Key.Status)).Concat(seeded.Select(key => Measurement(0, key.Item1, key.Item2)));
+
+        static Measurement<long> Measurement(long value, string provider, string status) =>
+            new(value, new KeyValuePair<string, object?>("provider", provider), new KeyValuePair<string, object?>("status", status));
+    }
+
+    private static IEnumerable<Measurement<long>> ObserveRefusals() =>
+        AuthAudit.Shared.RefusalTotals().Select(e => new Measurement<long>(e.Value, new KeyValuePair<string, object?>("backend", e.Key)));
 
     private long Read(Func<CacheStats, long> pick) => Cache() is { } stats ? pick(stats) : 0;
 }
