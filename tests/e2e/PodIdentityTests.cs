@@ -30,8 +30,12 @@ public sealed class PodIdentityTests
     private const string ObjectKey = "a/sample.bin";
     private const string ServiceAccount = "reader";
     private const string RoleArn = "arn:aws:iam::111122223333:role/e2e-reader";
+    private const string OtherServiceAccount = "auditor";
+    private const string OtherRoleArn = "arn:aws:iam::111122223333:role/e2e-auditor";
+    private const string UnrequestedAudience = "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/e2e/providers/not-requested";
     private const string SourceName = "shared";
     private const string ReaderPod = "train";
+    private const string GcsSourceName = "gcs-unrequested";
     private readonly string run = Guid.NewGuid().ToString("N")[..6];
     private readonly byte[] content = RandomNumberGenerator.GetBytes(3 * 1024 * 1024 + 11);
     private Kube kube = null!;
@@ -66,15 +70,18 @@ public sealed class PodIdentityTests
         await s3.PutObjectAsync(new PutObjectRequest { BucketName = Bucket, Key = ObjectKey, InputStream = new MemoryStream(content), UseChunkEncoding = false });
 
         // The user's existing IRSA setup: the role is on the ServiceAccount, not in the source.
-        await kube.Client.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount
+        foreach (var (account, role) in new[] { (ServiceAccount, RoleArn), (OtherServiceAccount, OtherRoleArn) })
         {
-            Metadata = new V1ObjectMeta
+            await kube.Client.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount
             {
-                Name = ServiceAccount,
-                NamespaceProperty = ns,
-                Annotations = new Dictionary<string, string> { ["eks.amazonaws.com/role-arn"] = RoleArn },
-            },
-        }, ns);
+                Metadata = new V1ObjectMeta
+                {
+                    Name = account,
+                    NamespaceProperty = ns,
+                    Annotations = new Dictionary<string, string> { ["eks.amazonaws.com/role-arn"] = role },
+                },
+            }, ns);
+        }
     }
 
     private string S3Endpoint => $"http://{s3rver!.Address}:{s3rver.Port}";
@@ -88,12 +95,20 @@ public sealed class PodIdentityTests
         {
             if (kube is not null && ns.Length > 0)
             {
-                // The reader pod first: while it uses the claim, the source's finalizer waits. Then the source (its
-                // finalizer needs the operator), then the namespace with the claim and the account.
-                await kube.DeletePodAndWaitAsync(ns, ReaderPod);
-                await Kube.IgnoreNotFound(() => kube.Client.CustomObjects.DeleteNamespacedCustomObjectAsync(
-                    WarpDriveApi.Group, WarpDriveApi.Version, ns, "warpdatasources", SourceName));
-                await Kube.EventuallyAsync($"source {ns}/{SourceName} gone", async () => await kube.ReadSourceAsync(ns, SourceName) is null);
+                // The pods first: while one uses a claim, its source's finalizer waits. Then the sources (their
+                // finalizer needs the operator), then the namespace with the claims and the accounts.
+                foreach (var pod in (await kube.Client.CoreV1.ListNamespacedPodAsync(ns)).Items)
+                {
+                    await kube.DeletePodAndWaitAsync(ns, pod.Metadata.Name);
+                }
+
+                foreach (var source in new[] { SourceName, GcsSourceName })
+                {
+                    await Kube.IgnoreNotFound(() => kube.Client.CustomObjects.DeleteNamespacedCustomObjectAsync(
+                        WarpDriveApi.Group, WarpDriveApi.Version, ns, "warpdatasources", source));
+                    await Kube.EventuallyAsync($"source {ns}/{source} gone", async () => await kube.ReadSourceAsync(ns, source) is null);
+                }
+
                 await kube.DeleteNamespaceAsync(ns);
             }
         }
@@ -150,13 +165,7 @@ public sealed class PodIdentityTests
         await Kube.EventuallyAsync($"PVC {SourceName} bound", async () =>
             (await kube.Client.CoreV1.ReadNamespacedPersistentVolumeClaimAsync(SourceName, ns)).Status?.Phase == "Bound");
 
-        var pod = Kube.ReaderPod(ns, ReaderPod, node,
-            new V1Volume { Name = "data", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = SourceName, ReadOnlyProperty = true } },
-            $"sha256sum /data/{ObjectKey} && echo {Kube.EndMarker} && exec sleep 3600");
-        pod.Spec.ServiceAccountName = ServiceAccount;
-        // The pod itself holds no token: the only token of this account on the node is the one the kubelet requested
-        // for the CSI driver.
-        pod.Spec.AutomountServiceAccountToken = false;
+        var pod = ReaderOf(ReaderPod, ServiceAccount);
         var created = await kube.CreatePodAsync(pod);
 
         var log = await kube.WaitForChecksumsAsync(ns, pod.Metadata.Name);
@@ -189,6 +198,15 @@ public sealed class PodIdentityTests
             });
         }
 
+        // The node has no identity of its own for this source, so its probe proves nothing: the source is Ready once
+        // served, and says why reachability is left to the pods.
+        await Kube.EventuallyAsync($"{SourceName} Ready with BackendReachable reason PodIdentity", async () =>
+        {
+            var conditions = (await kube.ReadSourceAsync(ns, SourceName))?.Status?.Conditions;
+            return WarpDrive.Operator.Controller.Conditions.Find(conditions, SourceConditions.Ready)?.Status == "True"
+                && WarpDrive.Operator.Controller.Conditions.Find(conditions, SourceConditions.BackendReachable)?.Reason == "PodIdentity";
+        }, TimeSpan.FromSeconds(60));
+
         var agent = await InstalledProduct.AgentPodAsync(kube.Client, node);
         var agentLog = await ContainerLogsAsync(agent);
         Assert.That(agentLog, Does.Contain($"with the identity of pod {ns}/{pod.Metadata.Name} (service account {ServiceAccount})"),
@@ -200,6 +218,90 @@ public sealed class PodIdentityTests
         await kube.DeletePodAndWaitAsync(ns, pod.Metadata.Name);
         await Kube.EventuallyAsync("the pod's volume unmounted on the node", () => Task.FromResult(Kube.HostMountsBelow(podDir).Count == 0),
             TimeSpan.FromSeconds(60));
+    }
+
+    [Test, Order(4)]
+    public async Task A_second_pod_with_another_service_account_reads_the_same_source_with_its_own_role()
+    {
+        var before = sts!.AssumedRoles.Count;
+        var pod = ReaderOf("eval", OtherServiceAccount);
+        var created = await kube.CreatePodAsync(pod);
+
+        var log = await kube.WaitForChecksumsAsync(ns, pod.Metadata.Name);
+
+        Assert.That(log.Split("  ")[0].Trim(), Is.EqualTo(Convert.ToHexStringLower(SHA256.HashData(content))));
+        // Each pod federates on its own: the sessions made with this pod's token carry its account's role and name.
+        var mine = new List<AssumedRoleSession>();
+        foreach (var session in sts.AssumedRoles)
+        {
+            var claims = JsonDocument.Parse(Base64Url.DecodeFromChars(session.WebIdentityToken.Split('.')[1])).RootElement;
+            if (claims.GetProperty("kubernetes.io").GetProperty("pod").GetProperty("uid").GetString() == created.Metadata.Uid)
+            {
+                mine.Add(session);
+            }
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(sts.AssumedRoles, Has.Count.GreaterThan(before), "the second pod's publish federated again: no credentials are shared between pods");
+            Assert.That(mine, Is.Not.Empty, "a session was made with the second pod's own token");
+            Assert.That(mine.Select(s => s.RoleArn).Distinct(), Is.EqualTo(new[] { OtherRoleArn }));
+            Assert.That(mine.Select(s => s.SessionName).Distinct(), Is.EqualTo(new[] { $"warpdrive-{ns}-{OtherServiceAccount}" }));
+        });
+        await kube.DeletePodAndWaitAsync(ns, pod.Metadata.Name);
+    }
+
+    [Test, Order(5)]
+    public async Task A_source_whose_audience_the_csi_driver_does_not_request_fails_the_mount_naming_the_audience()
+    {
+        var source = new WarpDataSource
+        {
+            Metadata = new V1ObjectMeta { Name = GcsSourceName, NamespaceProperty = ns },
+            Spec = new WarpDataSourceSpec
+            {
+                Backend = new BackendSpec { Type = BackendTypes.Gcs, Config = new Dictionary<string, string> { ["bucket"] = Bucket, ["endpoint"] = S3Endpoint } },
+                Auth = new AuthSpec
+                {
+                    Method = AuthMethods.GcpWif, Source = "pod",
+                    Settings = new Dictionary<string, string> { ["audience"] = UnrequestedAudience, ["sts_endpoint"] = StsEndpoint },
+                },
+            },
+        };
+        await kube.CreateSourceAsync(source);
+        await Kube.EventuallyAsync("the gcs backend in the node's ConfigMap", async () =>
+            (await NodeConfigYamlAsync()).Contains($"{ns}-{GcsSourceName}", StringComparison.Ordinal));
+        var pod = Kube.ReaderPod(ns, "unrequested", node,
+            new V1Volume { Name = "data", Csi = new V1CSIVolumeSource { Driver = WarpDriveApi.CsiDriverName, ReadOnlyProperty = true, VolumeAttributes = new Dictionary<string, string> { ["source"] = GcsSourceName } } },
+            "ls /data && echo " + Kube.EndMarker + " && exec sleep 3600");
+        pod.Spec.ServiceAccountName = ServiceAccount;
+        await kube.CreatePodAsync(pod);
+
+        var events = "";
+        await Kube.EventuallyAsync("a FailedMount event", async () =>
+        {
+            events = await kube.EventsAsync(ns, pod.Metadata.Name);
+            return events.Contains("FailedMount", StringComparison.Ordinal);
+        });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(events, Does.Contain("FailedPrecondition").Or.Contain("FAILED_PRECONDITION"));
+            Assert.That(events, Does.Contain(UnrequestedAudience).And.Contain("tokenRequests"), "the event says which audience to add where");
+        });
+        await kube.DeletePodAndWaitAsync(ns, pod.Metadata.Name);
+    }
+
+    /// <summary>A pod of <paramref name="account"/> that prints the SHA-256 of the object through the source's claim.</summary>
+    private V1Pod ReaderOf(string name, string account)
+    {
+        var pod = Kube.ReaderPod(ns, name, node,
+            new V1Volume { Name = "data", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = SourceName, ReadOnlyProperty = true } },
+            $"sha256sum /data/{ObjectKey} && echo {Kube.EndMarker} && exec sleep 3600");
+        pod.Spec.ServiceAccountName = account;
+        // The pod itself holds no token: the only token of this account on the node is the one the kubelet requested
+        // for the CSI driver.
+        pod.Spec.AutomountServiceAccountToken = false;
+        return pod;
     }
 
     /// <summary>No log of the agent's or operator's containers, no event and no source status holds a token or session key.</summary>
