@@ -2,9 +2,10 @@
 # Kubernetes end to end, as a user installs WarpDrive: images, the Helm chart, real pods reading through the CSI
 # plugin and the FUSE tree, then uninstall and check that nothing is left behind.
 #
-# Usage: hack/e2e.sh [--results DIR] [--keep]
+# Usage: hack/e2e.sh [--results DIR] [--keep] [--only NAME]
 #   --results DIR  where the .trx files go (default artifacts/e2e-results); hack/test.sh counts them in its summary
 #   --keep         leave the chart installed (and a cluster this script started running) for debugging
+#   --only NAME    in every phase, only tests whose full name contains NAME (e.g. PodIdentityTests)
 # WARPDRIVE_E2E_TAG=T uses images already built and loaded with that tag (hack/images.sh --tag T --node-tag T-next --load;
 # the node image's second tag is what the upgrade test rolls the DaemonSet to).
 #
@@ -23,11 +24,13 @@ cd "$repo"
 kit="${WARPDRIVE_K8S_KIT:-$repo/../shared/k8s}"
 results="$repo/artifacts/e2e-results"
 keep=0
+only=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --results) results="${2:?--results needs a directory}"; shift ;;
     --keep) keep=1 ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --only) only="${2:?--only needs a test name}"; shift ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "e2e: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -157,7 +160,7 @@ run_tests() { # run_tests <category> <trx name>
   WARPDRIVE_E2E_RELEASE_NAMESPACE="$ns" WARPDRIVE_E2E_POD_IMAGE="$pod_image" WARPDRIVE_E2E_HOST_DIR="$host_dir" \
     WARPDRIVE_E2E_NODE_IP="$node_ip" WARPDRIVE_E2E_UNINSTALLED="${uninstalled:-0}" \
     WARPDRIVE_E2E_UPGRADE_IMAGE="$image_repo/warpdrive-node:$tag-next" \
-    timeout 1800 dotnet test tests/e2e --no-build -c Debug -nologo --filter "Category=$1" \
+    timeout 1800 dotnet test tests/e2e --no-build -c Debug -nologo --filter "Category=$1${only:+&FullyQualifiedName~$only}" \
       --logger "trx;LogFileName=$2.trx" --logger "console;verbosity=normal" --results-directory "$results" \
       --blame-hang-timeout 10m || status=1
 }

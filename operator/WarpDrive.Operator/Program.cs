@@ -38,9 +38,16 @@ var nodeImage = new Option<string>("--node-image") { Description = "Node agent i
 var cachePath = new Option<string>("--cache-path") { Description = "Host directory of the node cache.", DefaultValueFactory = _ => defaults.CachePath };
 var cacheSize = new Option<string>("--cache-size") { Description = "Node cache size (e.g. 500GB).", DefaultValueFactory = _ => defaults.CacheSize };
 var withControlPlane = new Option<bool>("--control-plane") { Description = "Embed the governance control plane (SQLite on a PersistentVolumeClaim, one operator replica); --control-plane=false for two replicas without it.", DefaultValueFactory = _ => defaults.ControlPlane };
+var tokenAudience = new Option<string[]>("--token-audience")
+{
+    Description = "Another audience of the pod service-account tokens the kubelet sends to the node plugin (CSIDriver tokenRequests), besides "
+        + string.Join(" and ", CsiTokenRequests.DefaultAudiences) + "; repeatable. GCP workload identity federation: the pool provider, "
+        + "//iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/providers/PR.",
+    AllowMultipleArgumentsPerToken = false,
+};
 var manifests = new Command("manifests", "Print install manifests: CRDs, namespace, RBAC, CSIDriver, control plane Service and claim, operator Deployment, node DaemonSet.")
 {
-    ns, image, nodeImage, cachePath, cacheSize, withControlPlane,
+    ns, image, nodeImage, cachePath, cacheSize, withControlPlane, tokenAudience,
 };
 manifests.SetAction(parsed =>
 {
@@ -52,6 +59,7 @@ manifests.SetAction(parsed =>
         CachePath = parsed.GetValue(cachePath)!,
         CacheSize = parsed.GetValue(cacheSize)!,
         ControlPlane = parsed.GetValue(withControlPlane),
+        TokenAudiences = CsiTokenRequests.WithExtra(parsed.GetValue(tokenAudience) ?? []),
     };
     Console.Out.Write(KubernetesYaml.SerializeAll(InstallManifests.Build(settings)));
     return 0;

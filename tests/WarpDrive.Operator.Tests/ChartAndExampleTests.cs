@@ -93,7 +93,21 @@ public sealed partial class ChartAndExampleTests
     {
         var chart = KubernetesYaml.LoadAllFromString(HelmTemplateStandIn(File.ReadAllText(Chart("templates", "csidriver.yaml"))), strict: true)
             .OfType<V1CSIDriver>().Single();
-        Assert.That(KubernetesYaml.Serialize(chart.Spec), Is.EqualTo(KubernetesYaml.Serialize(InstallManifests.CsiDriver().Spec)));
+        Assert.That(KubernetesYaml.Serialize(chart.Spec), Is.EqualTo(KubernetesYaml.Serialize(InstallManifests.CsiDriver(new InstallSettings()).Spec)));
+    }
+
+    [Test]
+    public void Chart_csidriver_requests_the_default_token_audiences_from_values_with_republish()
+    {
+        var driver = KubernetesYaml.LoadAllFromString(HelmTemplateStandIn(File.ReadAllText(Chart("templates", "csidriver.yaml"))), strict: true)
+            .OfType<V1CSIDriver>().Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That(driver.Spec.RequiresRepublish, Is.True);
+            Assert.That(driver.Spec.TokenRequests.Select(t => t.Audience), Is.EqualTo(CsiTokenRequests.DefaultAudiences));
+            Assert.That(driver.Spec.TokenRequests.Select(t => t.ExpirationSeconds), Is.All.GreaterThanOrEqualTo(600), "the API server's minimum");
+            Assert.That(File.ReadAllText(Chart("values.yaml")), Does.Contain("workloadIdentityPools"), "values.yaml shows how to add the GCP pool audience");
+        });
     }
 
     [Test]
@@ -184,7 +198,7 @@ public sealed partial class ChartAndExampleTests
 
     /// <summary>
     /// Test stand-in for <c>helm template</c> (no helm package in Debian): fills in <c>.Release.Namespace</c> and
-    /// <c>{{ .Values.a.b [| quote] }}</c> from values.yaml, keeps or drops line-level <c>{{- if .Values.a.b }}</c> …
+    /// <c>{{ .Values.a.b [| quote] }}</c> and <c>{{- toYaml .Values.a.b | nindent N }}</c> from values.yaml, keeps or drops line-level <c>{{- if .Values.a.b }}</c> …
     /// <c>{{- end }}</c> blocks (values from <paramref name="overrides"/> first), and drops the common-labels include.
     /// Anything else left in <c>{{ }}</c> fails the test, so it cannot silently pass.
     /// </summary>
@@ -196,6 +210,7 @@ public sealed partial class ChartAndExampleTests
         var text = LabelsInclude().Replace(template, "");
         text = IfBlock().Replace(text, m => Condition(m.Groups[1].Value) ? m.Groups[2].Value : "");
         text = text.Replace("{{ .Release.Namespace }}", "release-ns", StringComparison.Ordinal);
+        text = ToYamlExpression().Replace(text, m => Indented(Node(values, m.Groups[1].Value), int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture)));
         text = ValueExpression().Replace(text, m =>
         {
             var value = Value(values, m.Groups[1].Value);
@@ -212,7 +227,9 @@ public sealed partial class ChartAndExampleTests
         return (YamlMappingNode)stream.Documents[0].RootNode;
     }
 
-    private static string Value(YamlMappingNode values, string path)
+    private static string Value(YamlMappingNode values, string path) => ((YamlScalarNode)Node(values, path)).Value!;
+
+    private static YamlNode Node(YamlMappingNode values, string path)
     {
         YamlNode node = values;
         foreach (var key in path.Split('.'))
@@ -220,7 +237,17 @@ public sealed partial class ChartAndExampleTests
             node = ((YamlMappingNode)node).Children[new YamlScalarNode(key)];
         }
 
-        return ((YamlScalarNode)node).Value!;
+        return node;
+    }
+
+    /// <summary><c>{{- toYaml X | nindent N }}</c>: the value as block YAML on new lines, N spaces in (the <c>-</c> ate the whitespace before it).</summary>
+    private static string Indented(YamlNode node, int indent)
+    {
+        var text = new StringWriter();
+        new YamlStream(new YamlDocument(node)).Save(text, assignAnchors: false);
+        var value = new YamlDotNet.Serialization.DeserializerBuilder().Build().Deserialize<object>(text.ToString());
+        var yaml = new YamlDotNet.Serialization.SerializerBuilder().Build().Serialize(value);
+        return string.Concat(yaml.TrimEnd('\n').Split('\n').Select(line => "\n" + new string(' ', indent) + line));
     }
 
     private static string Dedent(string block)
@@ -238,6 +265,9 @@ public sealed partial class ChartAndExampleTests
 
     [GeneratedRegex(@"\{\{ \.Values\.([\w.]+)( \| quote)? \}\}")]
     private static partial Regex ValueExpression();
+
+    [GeneratedRegex(@"\s*\{\{- toYaml \.Values\.([\w.]+) \| nindent (\d+) \}\}")]
+    private static partial Regex ToYamlExpression();
 
     private static List<string> Flatten(IEnumerable<V1PolicyRule> rules) =>
         rules.SelectMany(r => r.ApiGroups.SelectMany(g => r.Resources.SelectMany(res => r.Verbs.Select(v => $"{g}/{res}:{v}")))).Order().ToList();

@@ -59,6 +59,7 @@ public sealed class CrdGenerationTests
             Assert.That(columns, Is.EqualTo(new Dictionary<string, string>
             {
                 ["Type"] = ".spec.backend.type",
+                ["Identity"] = ".spec.auth.source",
                 ["Ready"] = ".status.conditions[?(@.type==\"Ready\")].status",
                 ["Reachable"] = ".status.conditions[?(@.type==\"BackendReachable\")].status",
                 ["Ready Nodes"] = ".status.nodesReady",
@@ -124,15 +125,14 @@ public sealed class CrdGenerationTests
     }
 
     [TestCase(".secretRef", "spec.auth.secretRef is required when spec.auth.method is service_principal or static", "service_principal", "static")]
-    [TestCase(".serviceAccountName", "spec.auth.serviceAccountName is required when spec.auth.method is workload_identity", "workload_identity")]
+    [TestCase(".serviceAccountName", "spec.auth.serviceAccountName is required when spec.auth.method is workload_identity (unless spec.auth.source is pod)", "workload_identity")]
     public void Auth_rules_name_the_field_and_the_methods(string fieldPath, string message, params string[] methods)
     {
         var auth = Schema("warpdatasources").Properties["spec"].Properties["auth"];
-        var rule = auth.XKubernetesValidations.Single(r => r.FieldPath == fieldPath);
+        var rule = auth.XKubernetesValidations.Single(r => r.FieldPath == fieldPath && r.Reason == "FieldValueRequired");
         Assert.Multiple(() =>
         {
             Assert.That(rule.Message, Is.EqualTo(message));
-            Assert.That(rule.Reason, Is.EqualTo("FieldValueRequired"));
             foreach (var method in methods)
             {
                 Assert.That(rule.Rule, Does.Contain($"'{method}'"));
@@ -140,6 +140,61 @@ public sealed class CrdGenerationTests
 
             // The field a rule reports on must exist where it says, or the API server refuses the CRD.
             Assert.That(auth.Properties.Keys, Does.Contain(fieldPath.TrimStart('.')));
+        });
+    }
+
+    [Test]
+    public void Auth_source_is_node_or_pod_and_defaults_to_node()
+    {
+        var source = Schema("warpdatasources").Properties["spec"].Properties["auth"].Properties["source"];
+        Assert.Multiple(() =>
+        {
+            Assert.That(source.EnumProperty, Is.EqualTo(new object[] { "node", "pod" }));
+            Assert.That(source.EnumProperty, Is.EquivalentTo(WarpDrive.Config.AuthSources.All), "the node agent's values");
+            Assert.That(source.DefaultProperty, Is.EqualTo("node"), "existing sources keep reading with the node's identity");
+            Assert.That(source.Description, Does.Contain("eks.amazonaws.com/role-arn").And.Contain("tokenRequests"));
+        });
+    }
+
+    [Test]
+    public void Pod_identity_needs_a_federation_method_and_forbids_a_service_account_name()
+    {
+        var auth = Schema("warpdatasources").Properties["spec"].Properties["auth"];
+        var method = auth.XKubernetesValidations.Single(r => r.FieldPath == ".source");
+        var forbidden = auth.XKubernetesValidations.Single(r => r.FieldPath == ".serviceAccountName" && r.Reason == "FieldValueForbidden");
+        Assert.Multiple(() =>
+        {
+            Assert.That(method.Rule, Does.Contain("self.source != 'pod'"));
+            foreach (var federation in WarpDrive.Config.AuthSources.PodMethods.Keys)
+            {
+                Assert.That(method.Rule, Does.Contain($"'{federation}'"));
+                Assert.That(method.Message, Does.Contain(federation));
+            }
+
+            Assert.That(method.Rule, Does.Not.Contain("'static'").And.Not.Contain("'managed_identity'"));
+            Assert.That(method.Message, Does.StartWith("spec.auth.source pod needs spec.auth.method"));
+            Assert.That(method.Reason, Is.EqualTo("FieldValueInvalid"));
+            Assert.That(forbidden.Rule, Is.EqualTo("!has(self.source) || self.source != 'pod' || !has(self.serviceAccountName)"));
+            Assert.That(forbidden.Message, Does.StartWith("spec.auth.serviceAccountName must not be set when spec.auth.source is pod"));
+        });
+    }
+
+    [Test]
+    public void Pod_identity_pairs_each_federation_method_with_its_backend_type_like_the_agent()
+    {
+        var spec = Schema("warpdatasources").Properties["spec"];
+        var rule = spec.XKubernetesValidations.Single(r => r.FieldPath == ".auth.source");
+        Assert.Multiple(() =>
+        {
+            // The agent's own pairing (WarpDrive.Config), so the API server refuses what the agent would refuse.
+            foreach (var (method, type) in WarpDrive.Config.AuthSources.PodMethods)
+            {
+                Assert.That(rule.Rule, Does.Contain($"(self.auth.method == '{method}' && self.backend.type == '{type}')"));
+                Assert.That(rule.Message, Does.Contain($"{method} for {type}"));
+            }
+
+            Assert.That(rule.Message, Does.StartWith("spec.auth.source pod"));
+            Assert.That(spec.Properties.Keys, Does.Contain("auth").And.Contain("backend"));
         });
     }
 

@@ -11,11 +11,16 @@ public sealed class InstallManifestTests
 
     /// <summary>Runs the real <c>warpdrive-operator manifests</c> and parses its output back with the client's loader.</summary>
     [OneTimeSetUp]
-    public static async Task RenderWithTheCli()
+    public static async Task RenderWithTheCli() =>
+        objects = KubernetesYaml.LoadAllFromString(
+            await RunCliAsync("manifests", "--namespace", "wd-test", "--image", "example.com/op:1", "--node-image", "example.com/node:1"), strict: true);
+
+    /// <summary>Runs the real <c>warpdrive-operator</c> with these arguments; its standard output, after a zero exit.</summary>
+    private static async Task<string> RunCliAsync(params string[] arguments)
     {
         var dll = typeof(InstallManifests).Assembly.Location;
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { dll, "manifests", "--namespace", "wd-test", "--image", "example.com/op:1", "--node-image", "example.com/node:1" })
+        foreach (var arg in (string[])[dll, .. arguments])
         {
             start.ArgumentList.Add(arg);
         }
@@ -35,7 +40,7 @@ public sealed class InstallManifestTests
         }
 
         Assert.That(process.ExitCode, Is.Zero, await stderr);
-        objects = KubernetesYaml.LoadAllFromString(await stdout, strict: true);
+        return await stdout;
     }
 
     private static T Single<T>(string name) => objects.OfType<T>().Single(o => ((IMetadata<V1ObjectMeta>)o!).Metadata.Name == name);
@@ -72,7 +77,7 @@ public sealed class InstallManifestTests
     }
 
     [Test]
-    public void Node_agent_can_only_read_its_configmaps_and_node_and_report_warm_and_source_status()
+    public void Node_agent_can_only_read_its_configmaps_node_and_service_accounts_and_report_warm_and_source_status()
     {
         var cluster = Single<V1ClusterRole>("warpdrive-node").Rules;
         var local = Single<V1Role>("warpdrive-node").Rules;
@@ -83,6 +88,8 @@ public sealed class InstallManifestTests
             {
                 "warpdrive.io/warpcachewarms:get", "warpdrive.io/warpcachewarms:list", "warpdrive.io/warpcachewarms:watch",
                 "warpdrive.io/warpcachewarms/status:patch", "warpdrive.io/warpdatasources/status:patch", "/nodes:get",
+                // Pod identity: a published pod's service account annotations, by name. Never list or watch.
+                "/serviceaccounts:get",
             }));
             Assert.That(Grants(local), Is.EquivalentTo(new[] { "/configmaps:get", "/configmaps:watch" }));
         });
@@ -134,6 +141,31 @@ public sealed class InstallManifestTests
             Assert.That(driver.Spec.PodInfoOnMount, Is.True);
             Assert.That(driver.Spec.VolumeLifecycleModes, Is.EquivalentTo(new[] { "Persistent", "Ephemeral" }));
         });
+    }
+
+    [Test]
+    public void Csi_driver_asks_the_kubelet_for_sts_and_entra_tokens_and_republish()
+    {
+        var driver = Single<V1CSIDriver>("csi.warpdrive.io");
+        Assert.Multiple(() =>
+        {
+            Assert.That(driver.Spec.RequiresRepublish, Is.True, "tokens expire: the kubelet must publish again with fresh ones");
+            Assert.That(driver.Spec.TokenRequests.Select(t => (t.Audience, t.ExpirationSeconds)), Is.EqualTo(new[]
+            {
+                ("sts.amazonaws.com", (long?)3600), ("api://AzureADTokenExchange", (long?)3600),
+            }));
+        });
+    }
+
+    [Test]
+    public async Task Token_audience_adds_a_gcp_pool_audience_to_the_defaults_once()
+    {
+        const string pool = "//iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/k8s/providers/oidc";
+        var output = await RunCliAsync("manifests", "--token-audience", pool, "--token-audience", "sts.amazonaws.com");
+        var driver = KubernetesYaml.LoadAllFromString(output, strict: true).OfType<V1CSIDriver>().Single();
+
+        Assert.That(driver.Spec.TokenRequests.Select(t => t.Audience), Is.EqualTo(new[] { "sts.amazonaws.com", "api://AzureADTokenExchange", pool }),
+            "the defaults stay, the pool is added, a repeated audience appears once (the API server refuses duplicates)");
     }
 
     [Test]

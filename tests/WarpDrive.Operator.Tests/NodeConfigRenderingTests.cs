@@ -168,6 +168,87 @@ public sealed class NodeConfigRenderingTests
         }));
     }
 
+    [TestCase(BackendTypes.S3, AuthMethods.OidcFederation, "role_arn", "arn:aws:iam::111122223333:role/fallback")]
+    [TestCase(BackendTypes.AzureBlob, AuthMethods.WorkloadIdentity, "client_id", "2222")]
+    [TestCase(BackendTypes.Gcs, AuthMethods.GcpWif, "audience", "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/k8s")]
+    public void A_pod_identity_source_is_rendered_with_source_pod_and_no_token_file(string type, string method, string setting, string value)
+    {
+        var config = type switch
+        {
+            BackendTypes.S3 => new Dictionary<string, string> { ["bucket"] = "b", ["region"] = "us-east-1" },
+            BackendTypes.AzureBlob => new Dictionary<string, string> { ["account"] = "acct", ["container"] = "c" },
+            _ => new Dictionary<string, string> { ["bucket"] = "b" },
+        };
+        var auth = new AuthSpec { Method = method, Source = AuthSources.Pod, Settings = new Dictionary<string, string> { [setting] = value } };
+        var source = Fixtures.Source("team-a", "shared", type, config, auth);
+
+        var rendering = renderer.Render(Fixtures.Node("n1"), [source], SecretKeyIndex.Empty);
+        var backend = Load(rendering).Backends.Single();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(rendering.Rejected, Is.Empty, string.Join("; ", rendering.Rejected));
+            Assert.That(backend.Auth.Source, Is.EqualTo(AuthSources.Pod), "the agent reads with each pod's token");
+            Assert.That(backend.Auth.Method, Is.EqualTo(method));
+            Assert.That(backend.Auth.Settings, Is.EqualTo(new Dictionary<string, string> { [setting] = value }),
+                "the user's settings (fallbacks for the service account's annotations), and no token_file: the kubelet brings the token");
+            Assert.That(rendering.ConfigYaml, Does.Contain("source: pod"));
+            Assert.That(rendering.ConfigYaml, Does.Not.Contain("token_file").And.Not.Contain(Options.SecretsDir));
+        });
+    }
+
+    [Test]
+    public void A_pod_identity_source_mints_no_token_even_with_a_leftover_service_account_name()
+    {
+        // The CRD refuses serviceAccountName with source: pod; an object stored before that rule must still not make
+        // the operator mirror an account's token to every node.
+        var auth = new AuthSpec { Method = AuthMethods.OidcFederation, Source = AuthSources.Pod, ServiceAccountName = "reader" };
+        var source = Fixtures.Source("team-a", "shared", BackendTypes.S3, new() { ["bucket"] = "b", ["region"] = "us-east-1" }, auth);
+
+        var rendering = renderer.Render(Fixtures.Node("n1"), [source], SecretKeyIndex.Empty);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(CredentialsLayout.UsesServiceAccountToken(auth), Is.False);
+            Assert.That(Load(rendering).Backends.Single().Auth.Settings.Keys, Does.Not.Contain("token_file"));
+        });
+    }
+
+    [Test]
+    public void Node_identity_sources_render_exactly_as_before_so_existing_config_maps_do_not_change()
+    {
+        var implicitNode = new AuthSpec { Method = AuthMethods.OidcFederation, ServiceAccountName = "reader", Settings = new Dictionary<string, string> { ["role_arn"] = "arn:aws:iam::1:role/r" } };
+        var explicitNode = new AuthSpec { Method = AuthMethods.OidcFederation, Source = AuthSources.Node, ServiceAccountName = "reader", Settings = new Dictionary<string, string> { ["role_arn"] = "arn:aws:iam::1:role/r" } };
+        WarpDataSource Source(AuthSpec auth) => Fixtures.Source("team-a", "data", BackendTypes.S3, new() { ["bucket"] = "b", ["region"] = "us-east-1" }, auth);
+
+        var before = renderer.Render(Fixtures.Node("n1"), [Source(implicitNode)], SecretKeyIndex.Empty);
+        var after = renderer.Render(Fixtures.Node("n1"), [Source(explicitNode)], SecretKeyIndex.Empty);
+
+        Assert.Multiple(() =>
+        {
+            // The API server defaults source to node: the rendered bytes (and so the ConfigMap hash) must not move.
+            Assert.That(after.ConfigYaml, Is.EqualTo(before.ConfigYaml));
+            Assert.That(after.ConfigYaml, Does.Not.Contain("source:"));
+            Assert.That(Load(after).Backends.Single().Auth.Source, Is.EqualTo(AuthSources.Node));
+            Assert.That(Load(after).Backends.Single().Auth.Settings["token_file"], Is.EqualTo(Options.SecretsDir + "/token_team-a_reader"));
+        });
+    }
+
+    [Test]
+    public void A_pod_identity_source_with_a_method_of_another_backend_type_is_rejected_with_the_agents_reason()
+    {
+        var auth = new AuthSpec { Method = AuthMethods.WorkloadIdentity, Source = AuthSources.Pod };
+        var source = Fixtures.Source("team-a", "mismatch", BackendTypes.S3, new() { ["bucket"] = "b", ["region"] = "us-east-1" }, auth);
+
+        var rendering = renderer.Render(Fixtures.Node("n1"), [source], SecretKeyIndex.Empty);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(rendering.Included, Is.Empty);
+            Assert.That(rendering.Rejected.Single().Reason, Does.StartWith("spec.auth.source: ").And.Contain("oidc_federation (s3)"));
+        });
+    }
+
     [Test]
     public void A_tenant_value_cannot_read_the_agents_environment()
     {

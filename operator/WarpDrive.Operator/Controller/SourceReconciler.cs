@@ -105,8 +105,22 @@ public sealed class SourceReconciler(
         var nodesReady = serving.Count(p => readyAgents.Contains(p.Node.Metadata.Name));
 
         var credentialsValid = await CredentialsConditionAsync(source, generation, cancellationToken).ConfigureAwait(false);
+        // A pod identity source gives the node no identity of its own to probe the backend with: each pod's access is
+        // checked with that pod's credentials when it reads. Silence from the agents is then expected, not a wait, and
+        // a node's credential failure (it has none for this source) says nothing about the pods' access; a network
+        // failure (Unreachable, Timeout, NotFound, …) still does.
+        var podIdentity = CredentialsLayout.ReadsWithPodIdentity(source.Spec.Auth);
+        var reports = podIdentity
+            ? source.Status?.Nodes?.Where(e => e.Reason is not (NodeCredentialFailures.AccessDenied or NodeCredentialFailures.SetupFailed)).ToList()
+            : source.Status?.Nodes;
         // What the serving nodes' agents observed (each writes its own status.nodes entry).
-        var reachability = ReachabilityAggregator.Aggregate(source.Status?.Nodes, serving.Select(p => p.Node.Metadata.Name).ToList());
+        var reachability = ReachabilityAggregator.Aggregate(reports, serving.Select(p => p.Node.Metadata.Name).ToList());
+        if (podIdentity && reachability.Reachable is null && serving.Count > 0)
+        {
+            reachability = new ReachabilityVerdict(null, "PodIdentity",
+                "each pod reads with its own service account's identity: the backend is checked with that identity when the pod reads, not by the node");
+        }
+
         var reachable = Conditions.Make(SourceConditions.BackendReachable, reachability.Reachable, reachability.Reason, reachability.Message, generation);
 
         StatusCondition ready;
@@ -130,6 +144,11 @@ public sealed class SourceReconciler(
         else if (reachability.Reachable == false)
         {
             ready = Conditions.Make(SourceConditions.Ready, false, "BackendUnreachable", reachability.Message, generation);
+        }
+        else if (reachability.Reachable is null && podIdentity)
+        {
+            ready = Conditions.Make(SourceConditions.Ready, true, "Serving",
+                $"served by {nodesReady} nodes; each pod reads with its own identity, checked when it reads", generation);
         }
         else if (reachability.Reachable is null)
         {
@@ -222,4 +241,11 @@ public sealed class SourceReconciler(
             c.Type == w.Type && c.Status == w.Status && c.Reason == w.Reason && c.Message == w.Message
             && c.ObservedGeneration == w.ObservedGeneration));
     }
+}
+
+/// <summary>The reasons of a node's report that are about the node's own credentials, not the backend's reachability.</summary>
+internal static class NodeCredentialFailures
+{
+    public const string AccessDenied = "AccessDenied";
+    public const string SetupFailed = "SetupFailed";
 }

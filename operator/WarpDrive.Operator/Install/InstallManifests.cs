@@ -30,6 +30,13 @@ public sealed record InstallSettings
 
     public string ControlPlaneStorage { get; init; } = "1Gi";
 
+    /// <summary>
+    /// Audiences of the service-account tokens the kubelet sends with every NodePublishVolume (the CSIDriver's
+    /// tokenRequests), for sources with <c>spec.auth.source: pod</c>. The defaults are what AWS STS and Entra expect;
+    /// GKE/GCP workload identity federation needs the pool provider's audience added (<c>--token-audience</c>).
+    /// </summary>
+    public IReadOnlyList<string> TokenAudiences { get; init; } = CsiTokenRequests.DefaultAudiences;
+
     public OperatorOptions OperatorOptions => new()
     {
         Namespace = Namespace,
@@ -70,7 +77,7 @@ public static class InstallManifests
         var operatorNamespaceRules = settings.ControlPlane ? [.. Rbac.OperatorNamespaceRules(), .. Rbac.ControlPlaneNamespaceRules()] : Rbac.OperatorNamespaceRules();
         objects.AddRange(RoleAndBindings(Rbac.OperatorName, ns, operatorClusterRules, operatorNamespaceRules));
         objects.AddRange(RoleAndBindings(Rbac.NodeName, ns, Rbac.NodeClusterRules(), Rbac.NodeNamespaceRules()));
-        objects.Add(CsiDriver());
+        objects.Add(CsiDriver(settings));
         if (settings.ControlPlane)
         {
             objects.Add(ControlPlaneClaim(settings));
@@ -111,7 +118,7 @@ public static class InstallManifests
         },
     };
 
-    public static V1CSIDriver CsiDriver() => new()
+    public static V1CSIDriver CsiDriver(InstallSettings settings) => new()
     {
         ApiVersion = "storage.k8s.io/v1",
         Kind = "CSIDriver",
@@ -124,7 +131,11 @@ public static class InstallManifests
             VolumeLifecycleModes = ["Persistent", "Ephemeral"],
             // A read-only FUSE tree: kubelet must not try to chown it for fsGroup.
             FsGroupPolicy = "None",
-            RequiresRepublish = false,
+            // Pod identity (spec.auth.source: pod): the kubelet sends the pod's service-account token for each of
+            // these audiences in NodePublishVolume's volume_context, and calls NodePublishVolume again (republish)
+            // while the pod runs, so the agent federates a fresh token before the old one expires.
+            TokenRequests = CsiTokenRequests.For(settings.TokenAudiences),
+            RequiresRepublish = true,
         },
     };
 

@@ -78,6 +78,10 @@ public static class Rbac
         Rule(WarpDriveApi.Group, ["warpdatasources/status"], ["patch"]),
         // Its own Node's labels, for a warm job's nodeSelector (RBAC cannot narrow get to one name per node).
         Rule("", ["nodes"], ["get"]),
+        // Pod identity sources: the cloud annotations (role ARN, client id, GCP service account) of the service account
+        // of a pod being published, one get by name per publish. Get only: no list or watch, so an agent cannot
+        // enumerate the cluster's accounts; annotations hold no secrets.
+        Rule("", ["serviceaccounts"], ["get"]),
     ];
 
     /// <summary>

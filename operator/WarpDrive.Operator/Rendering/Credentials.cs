@@ -31,10 +31,17 @@ public sealed class CredentialsLayout(OperatorOptions options)
         return setting.EndsWith("_file", StringComparison.Ordinal) ? setting : setting + "_file";
     }
 
-    /// <summary>Auth methods that federate a Kubernetes service-account token.</summary>
+    /// <summary>
+    /// Auth methods that federate the token of the source's own service account (minted by the operator). A pod
+    /// identity source has none: the kubelet hands each pod's token to the agent in NodePublishVolume.
+    /// </summary>
     public static bool UsesServiceAccountToken(AuthSpec auth) =>
         auth.ServiceAccountName is { Length: > 0 }
+        && !ReadsWithPodIdentity(auth)
         && auth.Method is AuthMethods.WorkloadIdentity or AuthMethods.OidcFederation or AuthMethods.GcpWif;
+
+    /// <summary><c>spec.auth.source: pod</c>: each mounting pod reads with its own service account's federated identity.</summary>
+    public static bool ReadsWithPodIdentity(AuthSpec? auth) => auth?.Source == AuthSources.Pod;
 
     /// <summary>
     /// The mirrored credentials Secret: the data of every Secret some source references (and only those), plus the

@@ -156,6 +156,13 @@ public sealed class NodeConfigRenderer(OperatorOptions options)
         }
 
         var result = new Dictionary<string, object> { ["method"] = auth.Method };
+        // Only written for pod identity: "node" is the agent's default, so the ConfigMaps of existing sources keep
+        // their bytes (and hash) and no node agent reloads because of this field.
+        if (CredentialsLayout.ReadsWithPodIdentity(auth))
+        {
+            result["source"] = AuthSources.Pod;
+        }
+
         foreach (var (key, value) in settings)
         {
             result[key] = Escape(value);
@@ -238,6 +245,7 @@ public sealed class NodeConfigRenderer(OperatorOptions options)
             "name" => "metadata.name",
             _ when key.StartsWith("config", StringComparison.Ordinal) => "spec.backend." + key,
             "auth.method" => "spec.auth.method",
+            "auth.source" => "spec.auth.source",
             _ when key.StartsWith("auth.", StringComparison.Ordinal) => "spec.auth.settings." + key["auth.".Length..],
             _ => "spec.backend (" + key + ")",
         };

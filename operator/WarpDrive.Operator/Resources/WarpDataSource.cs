@@ -14,13 +14,14 @@ namespace WarpDrive.Operator.Resources;
 [CustomResource("warpdatasource", "wds")]
 [Description("A read-only data source served by WarpDrive on the nodes it selects.")]
 [PrinterColumn(0, "Type", "string", ".spec.backend.type", Description = "Backend type.")]
-[PrinterColumn(1, "Ready", "string", ".status.conditions[?(@.type==\"Ready\")].status", Description = "Whether every selected node serves the source and reaches its backend.")]
-[PrinterColumn(2, "Reachable", "string", ".status.conditions[?(@.type==\"BackendReachable\")].status", Description = "Whether the node agents reach the backend (True, False, Unknown until a node reports).")]
-[PrinterColumn(3, "Ready Nodes", "integer", ".status.nodesReady", Description = "Nodes serving the source.")]
-[PrinterColumn(4, "Total Nodes", "integer", ".status.nodesTotal", Priority = 1, Description = "Nodes the source selects.")]
-[PrinterColumn(5, "Reason", "string", ".status.conditions[?(@.type==\"Ready\")].reason", Priority = 1, Description = "Why the source is (not) ready.")]
-[PrinterColumn(6, "Cached", "integer", ".status.cachedBytes", Description = "Bytes of the source held in node caches.")]
-[PrinterColumn(7, "Age", "date", ".metadata.creationTimestamp")]
+[PrinterColumn(1, "Identity", "string", ".spec.auth.source", Description = "Whose identity reads the backend: node (the node agent's) or pod (each pod's own service account). Empty: node.")]
+[PrinterColumn(2, "Ready", "string", ".status.conditions[?(@.type==\"Ready\")].status", Description = "Whether every selected node serves the source and reaches its backend.")]
+[PrinterColumn(3, "Reachable", "string", ".status.conditions[?(@.type==\"BackendReachable\")].status", Description = "Whether the node agents reach the backend (True, False, Unknown until a node reports).")]
+[PrinterColumn(4, "Ready Nodes", "integer", ".status.nodesReady", Description = "Nodes serving the source.")]
+[PrinterColumn(5, "Total Nodes", "integer", ".status.nodesTotal", Priority = 1, Description = "Nodes the source selects.")]
+[PrinterColumn(6, "Reason", "string", ".status.conditions[?(@.type==\"Ready\")].reason", Priority = 1, Description = "Why the source is (not) ready.")]
+[PrinterColumn(7, "Cached", "integer", ".status.cachedBytes", Description = "Bytes of the source held in node caches.")]
+[PrinterColumn(8, "Age", "date", ".metadata.creationTimestamp")]
 [CelRule("self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$') && size(self.metadata.name) <= 63",
     "metadata.name must be a DNS label (lower-case letters, digits and '-', at most 63 characters): it names a node backend and a PersistentVolumeClaim",
     Reason = "FieldValueInvalid")]
@@ -41,6 +42,12 @@ public sealed class WarpDataSource : IKubernetesObject<V1ObjectMeta>
 }
 
 [Description("What to serve, how to authenticate, how to cache and where.")]
+[CelRule("!has(self.auth) || !has(self.auth.source) || self.auth.source != 'pod' || !(self.auth.method in ['oidc_federation', 'workload_identity', 'gcp_wif'])"
+    + " || (self.auth.method == 'oidc_federation' && self.backend.type == 's3')"
+    + " || (self.auth.method == 'workload_identity' && self.backend.type == 'azureblob')"
+    + " || (self.auth.method == 'gcp_wif' && self.backend.type == 'gcs')",
+    "spec.auth.source pod federates each pod's token with the method of its backend type: oidc_federation for s3, workload_identity for azureblob, gcp_wif for gcs",
+    FieldPath = ".auth.source", Reason = "FieldValueInvalid")]
 public sealed class WarpDataSourceSpec
 {
     [Required]
@@ -77,15 +84,28 @@ public sealed class BackendSpec
 [CelRule("!(self.method in ['service_principal', 'static']) || has(self.secretRef)",
     "spec.auth.secretRef is required when spec.auth.method is service_principal or static",
     FieldPath = ".secretRef", Reason = "FieldValueRequired")]
-[CelRule("self.method != 'workload_identity' || (has(self.serviceAccountName) && size(self.serviceAccountName) > 0)",
-    "spec.auth.serviceAccountName is required when spec.auth.method is workload_identity",
+[CelRule("self.method != 'workload_identity' || (has(self.source) && self.source == 'pod') || (has(self.serviceAccountName) && size(self.serviceAccountName) > 0)",
+    "spec.auth.serviceAccountName is required when spec.auth.method is workload_identity (unless spec.auth.source is pod)",
     FieldPath = ".serviceAccountName", Reason = "FieldValueRequired")]
+[CelRule("!has(self.source) || self.source != 'pod' || self.method in ['oidc_federation', 'workload_identity', 'gcp_wif']",
+    "spec.auth.source pod needs spec.auth.method oidc_federation, workload_identity or gcp_wif: only a federation method can exchange the pod's service-account token",
+    FieldPath = ".source", Reason = "FieldValueInvalid")]
+[CelRule("!has(self.source) || self.source != 'pod' || !has(self.serviceAccountName)",
+    "spec.auth.serviceAccountName must not be set when spec.auth.source is pod: each pod reads with its own service account",
+    FieldPath = ".serviceAccountName", Reason = "FieldValueForbidden")]
 public sealed class AuthSpec
 {
     [Required, Description("Credential method, as in the node agent's backends[].auth.method.")]
     [AllowedValues(AuthMethods.ManagedIdentity, AuthMethods.ServicePrincipal, AuthMethods.WorkloadIdentity, AuthMethods.OidcFederation,
         AuthMethods.GcpWif, AuthMethods.StaticKeyVault, AuthMethods.Static, AuthMethods.None)]
     public string Method { get; set; } = AuthMethods.None;
+
+    [Description("Whose identity reads the backend. node (default): the node agent's, from secretRef, serviceAccountName or the node's cloud identity; every pod allowed to mount the source reads with it. "
+        + "pod: each mounting pod's own service-account token (sent by the kubelet, see the CSIDriver's tokenRequests) is federated with the method (oidc_federation, workload_identity, gcp_wif), "
+        + "using the cloud annotations of the pod's service account (eks.amazonaws.com/role-arn, azure.workload.identity/client-id, iam.gke.io/gcp-service-account) or else settings; "
+        + "cached bytes reach a pod only after its own identity was allowed to read the object.")]
+    [AllowedValues(AuthSources.Node, AuthSources.Pod), SchemaDefault(AuthSources.Node)]
+    public string? Source { get; set; }
 
     [Description("A Secret in the source's namespace. Each of its keys K reaches the node agent as the setting K_file, a path to a file holding the value.")]
     public SecretReference? SecretRef { get; set; }

@@ -80,6 +80,81 @@ public sealed class SourceReconcilerTests
     }
 
     [Test]
+    public async Task A_pod_identity_source_is_ready_without_node_reports_because_each_pod_is_checked_with_its_own_identity()
+    {
+        var h = new ReconcilerHarness();
+        h.Cluster.Add(Fixtures.Node("gpu-1"));
+        h.Cluster.ReadyAgents.Add("gpu-1");
+        h.Cluster.Add(Fixtures.Source("team-a", "shared", BackendTypes.S3, new() { ["bucket"] = "b", ["region"] = "us-east-1" },
+            new AuthSpec { Method = AuthMethods.OidcFederation, Source = AuthSources.Pod }));
+
+        await h.ReconcileSource("team-a", "shared");
+
+        var status = h.Cluster.Source("team-a", "shared")!.Status!;
+        var reachable = Conditions.Find(status.Conditions, SourceConditions.BackendReachable)!;
+        var ready = Conditions.Find(status.Conditions, SourceConditions.Ready)!;
+        Assert.Multiple(() =>
+        {
+            Assert.That((reachable.Status, reachable.Reason), Is.EqualTo(("Unknown", "PodIdentity")));
+            Assert.That(reachable.Message, Does.Contain("its own service account"));
+            Assert.That((ready.Status, ready.Reason), Is.EqualTo(("True", "Serving")));
+            Assert.That(ready.Message, Does.Contain("served by 1 nodes").And.Contain("own identity"));
+        });
+    }
+
+    [TestCase("SetupFailed")]
+    [TestCase("AccessDenied")]
+    public async Task A_pod_identity_source_ignores_a_nodes_own_credential_failure(string reason)
+    {
+        // An agent that probes with the node's identity has none for a pod identity source: its failure says nothing
+        // about what the pods' own identities may read.
+        var h = new ReconcilerHarness();
+        h.Cluster.Add(Fixtures.Node("gpu-1"));
+        h.Cluster.ReadyAgents.Add("gpu-1");
+        h.Cluster.Add(Fixtures.Source("team-a", "shared", BackendTypes.S3, new() { ["bucket"] = "b", ["region"] = "us-east-1" },
+            new AuthSpec { Method = AuthMethods.OidcFederation, Source = AuthSources.Pod }));
+        h.Cluster.ReportSourceNode("team-a", "shared", new SourceNodeStatus
+        {
+            Node = "gpu-1", Reachable = false, Reason = reason, Message = "the node could not open the backend with the source's settings and credentials",
+        });
+
+        await h.ReconcileSource("team-a", "shared");
+
+        var status = h.Cluster.Source("team-a", "shared")!.Status!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(Conditions.Find(status.Conditions, SourceConditions.BackendReachable)!.Reason, Is.EqualTo("PodIdentity"));
+            Assert.That(Conditions.Find(status.Conditions, SourceConditions.Ready)!.Status, Is.EqualTo("True"));
+            Assert.That(h.Events.Events.Where(e => e.Type == "Warning"), Is.Empty);
+        });
+    }
+
+    [Test]
+    public async Task A_pod_identity_source_still_waits_for_its_nodes_and_shows_a_node_reported_failure()
+    {
+        var h = new ReconcilerHarness();
+        h.Cluster.Add(Fixtures.Node("gpu-1"));
+        h.Cluster.Add(Fixtures.Source("team-a", "shared", BackendTypes.S3, new() { ["bucket"] = "b", ["region"] = "us-east-1" },
+            new AuthSpec { Method = AuthMethods.OidcFederation, Source = AuthSources.Pod }));
+
+        await h.ReconcileSource("team-a", "shared");
+        var notReady = Conditions.Find(h.Cluster.Source("team-a", "shared")!.Status!.Conditions, SourceConditions.Ready)!;
+        h.Cluster.ReadyAgents.Add("gpu-1");
+        h.Cluster.ReportSourceNode("team-a", "shared", new SourceNodeStatus
+        {
+            Node = "gpu-1", Reachable = false, Reason = "Unreachable", Message = "the endpoint does not answer",
+        });
+        await h.ReconcileSource("team-a", "shared");
+        var unreachable = Conditions.Find(h.Cluster.Source("team-a", "shared")!.Status!.Conditions, SourceConditions.Ready)!;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That((notReady.Status, notReady.Reason), Is.EqualTo(("False", "NodesNotReady")));
+            Assert.That((unreachable.Status, unreachable.Reason), Is.EqualTo(("False", "BackendUnreachable")));
+        });
+    }
+
+    [Test]
     public async Task A_node_that_cannot_reach_the_backend_makes_it_unreachable_naming_the_node_with_one_warning()
     {
         var h = new ReconcilerHarness();
