@@ -58,8 +58,15 @@ public sealed class NodeService(NodeIdentity identity, SourceMounts sources, Pub
             {
                 if (credentials is not null)
                 {
-                    // kubelet's republish (requiresRepublish): the way a rotated token arrives.
-                    await GrantAsync(() => sources.RenewAsync(volume.TargetPath, credentials, context.CancellationToken)).ConfigureAwait(false);
+                    try
+                    {
+                        // kubelet's republish (requiresRepublish): the way a rotated token arrives.
+                        await sources.RenewAsync(volume.TargetPath, credentials, context.CancellationToken).ConfigureAwait(false);
+                    }
+                    catch (ConfigException e)
+                    {
+                        throw IdentityUnusable(e);
+                    }
                 }
 
                 return new NodePublishVolumeResponse(); // idempotent repeat
@@ -75,9 +82,16 @@ public sealed class NodeService(NodeIdentity identity, SourceMounts sources, Pub
             throw new RpcException(new Status(StatusCode.AlreadyExists, $"target {volume.TargetPath} is already a mount point not published by this plugin"));
         }
 
-        var root = "";
-        await GrantAsync(async () => root = await sources.AcquireAsync(source, volume.TargetPath, volume.ReadaheadBytes, context.CancellationToken, credentials?.Pod.Uid, credentials)
-            .ConfigureAwait(false)).ConfigureAwait(false);
+        string root;
+        try
+        {
+            root = await sources.AcquireAsync(source, volume.TargetPath, volume.ReadaheadBytes, context.CancellationToken, credentials?.Pod.Uid, credentials).ConfigureAwait(false);
+        }
+        catch (ConfigException e) when (credentials is not null)
+        {
+            throw IdentityUnusable(e);
+        }
+
         try
         {
             var bindSource = ResolveBindSource(root, volume);
@@ -199,17 +213,7 @@ public sealed class NodeService(NodeIdentity identity, SourceMounts sources, Pub
     }
 
     /// <summary>Credentials that make no identity (say, no role ARN in the annotations nor the source) are the cluster's to fix.</summary>
-    private static async Task GrantAsync(Func<Task> grant)
-    {
-        try
-        {
-            await grant().ConfigureAwait(false);
-        }
-        catch (ConfigException e)
-        {
-            throw Precondition($"the pod's identity cannot be used: {e.Message}");
-        }
-    }
+    private static RpcException IdentityUnusable(ConfigException e) => Precondition($"the pod's identity cannot be used: {e.Message}");
 
     private static RpcException Precondition(string message) => new(new Status(StatusCode.FailedPrecondition, message));
 

@@ -85,18 +85,8 @@ public sealed class KernelMounter(Func<NodeConfig> config, IContentSource conten
         return served as PodTree ?? (IAsyncDisposable)new HeldTree(tree, this);
     }
 
-    private static int IndexOf(NodeConfig nodeConfig, BackendConfig backend)
-    {
-        for (var i = 0; i < nodeConfig.Backends.Count; i++)
-        {
-            if (ReferenceEquals(nodeConfig.Backends[i], backend) || nodeConfig.Backends[i].Name == backend.Name)
-            {
-                return i;
-            }
-        }
-
-        return -1;
-    }
+    /// <summary>The source's position in the node config, which names config keys in errors (<c>backends[i].auth.role_arn</c>).</summary>
+    private static int IndexOf(NodeConfig nodeConfig, BackendConfig backend) => nodeConfig.Backends.ToList().FindIndex(b => b.Name == backend.Name);
 
     private static PodCredentialGrant GrantOf(PodCredentials credentials) =>
         new(new PodIdentity(credentials.Pod.Namespace, credentials.Pod.Name, credentials.Pod.Uid, credentials.Pod.ServiceAccount), credentials.Token, credentials.Annotations);

@@ -222,6 +222,21 @@ public sealed class PodIdentityTests
         }
     }
 
+    [Test]
+    public void A_pod_whose_account_names_no_role_where_the_source_has_none_is_refused_naming_the_setting()
+    {
+        _accounts.Put("ml", "no-role", []);
+
+        var e = Assert.ThrowsAsync<RpcException>(async () => await _plugin.Node.NodePublishVolumeAsync(Publish("trainer-x", "uid-x", "no-role", (Audience, "a-jwt"))));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(e!.StatusCode, Is.EqualTo(StatusCode.FailedPrecondition));
+            Assert.That(e.Status.Detail, Does.StartWith("the pod's identity cannot be used: backends[2].auth.role_arn"));
+            Assert.That(_plugin.FuseMountsOf("secure@uid-x"), Is.Zero, "nothing mounted for it");
+        });
+    }
+
     private async Task<string> PublishAsync(string pod, string uid, string serviceAccount, string token)
     {
         await _plugin.Node.NodePublishVolumeAsync(Publish(pod, uid, serviceAccount, (Audience, token)));
