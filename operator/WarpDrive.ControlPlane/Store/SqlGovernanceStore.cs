@@ -379,22 +379,7 @@ public sealed class SqlGovernanceStore : IGovernanceStore
             command.Text("@b", backend);
         }
 
-        var items = new List<UsageRow>();
-        var more = false;
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (items.Count == limit)
-            {
-                more = true;
-                break;
-            }
-
-            var reads = reader.Long(2);
-            items.Add(new UsageRow(reader.GetString(0), reader.Long(1), reads, reads == 0 ? 0 : (double)reader.Long(3) / reads, reader.Long(4)));
-        }
-
-        return new Page<UsageRow>(items, more ? Cursor.Encode(items[^1].Group) : null);
+        return await ReadPageAsync(command, limit, static reader => UsageRowOf(reader), static row => Cursor.Encode(row.Group), cancellationToken).ConfigureAwait(false);
     }
 
     public Task<Page<StaleObject>> StaleAsync(DateTimeOffset accessedBefore, long minSize, string? backend, int limit, string? cursor, CancellationToken cancellationToken) =>
@@ -423,25 +408,13 @@ public sealed class SqlGovernanceStore : IGovernanceStore
             command.Text("@b", backend);
         }
 
-        var items = new List<StaleObject>();
-        var last = (Access: 0L, Id: 0L);
-        var more = false;
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (items.Count == limit)
+        return await ReadKeyedPageAsync<StaleObject, (long Access, long Id)>(command, limit, static reader =>
             {
-                more = true;
-                break;
-            }
-
-            var access = reader.Long(4);
-            last = (access, reader.Long(0));
-            items.Add(new StaleObject(reader.GetString(1), reader.GetString(2), reader.Long(3),
-                access == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(access), DateTimeOffset.FromUnixTimeMilliseconds(reader.Long(5))));
-        }
-
-        return new Page<StaleObject>(items, more ? Cursor.Encode(Invariant(last.Access), Invariant(last.Id)) : null);
+                var access = reader.Long(4);
+                return (new StaleObject(reader.GetString(1), reader.GetString(2), reader.Long(3),
+                    access == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(access), DateTimeOffset.FromUnixTimeMilliseconds(reader.Long(5))), (access, reader.Long(0)));
+            },
+            static last => Cursor.Encode(Invariant(last.Access), Invariant(last.Id)), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<Page<UsageDay>> UsageDailyAsync(string groupBy, string? backend, DateTimeOffset since, DateTimeOffset until, int limit, string? cursor, CancellationToken cancellationToken)
@@ -474,22 +447,9 @@ public sealed class SqlGovernanceStore : IGovernanceStore
             command.Text("@b", backend);
         }
 
-        var items = new List<UsageDay>();
-        var more = false;
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (items.Count == limit)
-            {
-                more = true;
-                break;
-            }
-
-            items.Add(new UsageDay(DateTimeOffset.FromUnixTimeMilliseconds(reader.Long(0) * DayMs), reader.GetString(1), reader.Long(2), reader.Long(3),
-                reader.Long(4)));
-        }
-
-        return new Page<UsageDay>(items, more ? Cursor.Encode(Invariant(DayOf(items[^1].Date)), items[^1].Group) : null);
+        return await ReadPageAsync(command, limit,
+            static reader => new UsageDay(DateTimeOffset.FromUnixTimeMilliseconds(reader.Long(0) * DayMs), reader.GetString(1), reader.Long(2), reader.Long(3), reader.Long(4)),
+            static day => Cursor.Encode(Invariant(DayOf(day.Date)), day.Group), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<Page<UsageRow>> TeamUsersAsync(string team, string? backend, DateTimeOffset since, DateTimeOffset until, int limit, string? cursor, CancellationToken cancellationToken)
@@ -519,22 +479,7 @@ public sealed class SqlGovernanceStore : IGovernanceStore
             command.Text("@b", backend);
         }
 
-        var items = new List<UsageRow>();
-        var more = false;
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (items.Count == limit)
-            {
-                more = true;
-                break;
-            }
-
-            var reads = reader.Long(2);
-            items.Add(new UsageRow(reader.GetString(0), reader.Long(1), reads, reads == 0 ? 0 : (double)reader.Long(3) / reads, reader.Long(4)));
-        }
-
-        return new Page<UsageRow>(items, more ? Cursor.Encode(items[^1].Group) : null);
+        return await ReadPageAsync(command, limit, static reader => UsageRowOf(reader), static row => Cursor.Encode(row.Group), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<Page<TeamObject>> TeamObjectsAsync(string team, int limit, string? cursor, CancellationToken cancellationToken)
@@ -550,21 +495,9 @@ public sealed class SqlGovernanceStore : IGovernanceStore
             """;
         await using var connection = await _engine.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.Command(sql).Text("@t", team).Text("@b", after[0]).Text("@p", after[1]).Int("@limit", limit + 1);
-        var items = new List<TeamObject>();
-        var more = false;
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (items.Count == limit)
-            {
-                more = true;
-                break;
-            }
-
-            items.Add(new TeamObject(reader.GetString(0), reader.GetString(1), reader.Long(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.Long(3))));
-        }
-
-        return new Page<TeamObject>(items, more ? Cursor.Encode(items[^1].Backend, items[^1].Path) : null);
+        return await ReadPageAsync(command, limit,
+            static reader => new TeamObject(reader.GetString(0), reader.GetString(1), reader.Long(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.Long(3))),
+            static read => Cursor.Encode(read.Backend, read.Path), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<TopObject>> TopObjectsAsync(int limit, CancellationToken cancellationToken)
@@ -602,23 +535,13 @@ public sealed class SqlGovernanceStore : IGovernanceStore
             """;
         await using var connection = await _engine.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.Command(sql).Int("@d0", DayOf(since)).Text("@after", after).Int("@limit", limit + 1);
-        var items = new List<NodeRow>();
-        var more = false;
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (items.Count == limit)
+        return await ReadPageAsync(command, limit, static reader =>
             {
-                more = true;
-                break;
-            }
-
-            var reads = reader.Long(2);
-            items.Add(new NodeRow(reader.GetString(0), reader.Long(1), reads, reads == 0 ? 0 : (double)reader.Long(3) / reads, reader.Long(4),
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.Long(5))));
-        }
-
-        return new Page<NodeRow>(items, more ? Cursor.Encode(items[^1].Node) : null);
+                var reads = reader.Long(2);
+                return new NodeRow(reader.GetString(0), reader.Long(1), reads, reads == 0 ? 0 : (double)reader.Long(3) / reads, reader.Long(4),
+                    DateTimeOffset.FromUnixTimeMilliseconds(reader.Long(5)));
+            },
+            static node => Cursor.Encode(node.Node), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<Page<GrowthPoint>> GrowthAsync(string? backend, DateTimeOffset since, int limit, string? cursor, CancellationToken cancellationToken)
@@ -637,23 +560,9 @@ public sealed class SqlGovernanceStore : IGovernanceStore
             command.Text("@b", backend);
         }
 
-        var items = new List<GrowthPoint>();
-        var lastId = 0L;
-        var more = false;
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (items.Count == limit)
-            {
-                more = true;
-                break;
-            }
-
-            lastId = reader.Long(0);
-            items.Add(new GrowthPoint(reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.Long(2)), reader.Long(3), reader.Long(4)));
-        }
-
-        return new Page<GrowthPoint>(items, more ? Cursor.Encode(Invariant(lastId)) : null);
+        return await ReadKeyedPageAsync(command, limit,
+            static reader => (new GrowthPoint(reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.Long(2)), reader.Long(3), reader.Long(4)), reader.Long(0)),
+            static id => Cursor.Encode(Invariant(id)), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task PutQuotaAsync(string team, string backend, long softBytes, long hardBytes, CancellationToken cancellationToken)
@@ -907,6 +816,41 @@ public sealed class SqlGovernanceStore : IGovernanceStore
         }
 
         return any ? new CrawlStatus(requestId, running ? "running" : error is null ? "done" : "failed", results, error) : null;
+    }
+
+    /// <summary>
+    /// One page of a keyset query that asked for <paramref name="limit"/> + 1 rows: the extra row only says that a next
+    /// page exists, which starts after the key <paramref name="read"/> gave the last row kept.
+    /// </summary>
+    private static async Task<Page<T>> ReadKeyedPageAsync<T, TKey>(DbCommand command, int limit, Func<DbDataReader, (T Item, TKey Key)> read, Func<TKey, string> cursorOf,
+        CancellationToken cancellationToken)
+    {
+        var items = new List<T>();
+        TKey last = default!;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (items.Count == limit)
+            {
+                return new Page<T>(items, cursorOf(last));
+            }
+
+            (var item, last) = read(reader);
+            items.Add(item);
+        }
+
+        return new Page<T>(items, null);
+    }
+
+    /// <summary><see cref="ReadKeyedPageAsync{T, TKey}"/> for rows whose own fields make the cursor.</summary>
+    private static Task<Page<T>> ReadPageAsync<T>(DbCommand command, int limit, Func<DbDataReader, T> read, Func<T, string> cursorOf, CancellationToken cancellationToken) =>
+        ReadKeyedPageAsync(command, limit, reader => { var item = read(reader); return (item, item); }, cursorOf, cancellationToken);
+
+    /// <summary>A usage row: group, bytes read, reads, cache hits (as a ratio of reads), objects.</summary>
+    private static UsageRow UsageRowOf(DbDataReader reader)
+    {
+        var reads = reader.Long(2);
+        return new UsageRow(reader.GetString(0), reader.Long(1), reads, reads == 0 ? 0 : (double)reader.Long(3) / reads, reader.Long(4));
     }
 
     private static async Task<List<(QuotaRow Quota, string Stored)>> ReadQuotasAsync(DbConnection connection, string where, Action<DbCommand> bind, CancellationToken cancellationToken)
