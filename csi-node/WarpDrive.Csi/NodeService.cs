@@ -204,7 +204,7 @@ public sealed class NodeService(NodeIdentity identity, SourceMounts sources, Pub
         try
         {
             var annotations = await serviceAccounts.AnnotationsAsync(pod.Namespace, pod.ServiceAccount, cancellationToken).ConfigureAwait(false);
-            return new PodCredentials(pod, audience, token, annotations);
+            return new PodCredentials(pod, token, annotations);
         }
         catch (ServiceAccountLookupException e)
         {

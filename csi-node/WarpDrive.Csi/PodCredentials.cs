@@ -5,11 +5,9 @@ namespace WarpDrive.Csi;
 /// the source's audience, and its service account's annotations (which name the cloud identity).
 /// </summary>
 /// <remarks>The token is a credential: <see cref="ToString"/> names the pod only, and nothing logs the token.</remarks>
-public sealed class PodCredentials(PodInfo pod, string audience, string token, IReadOnlyDictionary<string, string> annotations)
+public sealed class PodCredentials(PodInfo pod, string token, IReadOnlyDictionary<string, string> annotations)
 {
     public PodInfo Pod { get; } = pod;
-
-    public string Audience { get; } = audience;
 
     public string Token { get; } = token;
 

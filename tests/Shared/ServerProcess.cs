@@ -49,6 +49,20 @@ internal sealed class ServerProcess : IDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>
+    /// s3rver (installed by hack/deps.sh) with one <paramref name="bucket"/>, its data in a temp directory it owns, on
+    /// loopback unless an <paramref name="address"/> is given. Its only key pair is S3RVER/S3RVER.
+    /// </summary>
+    public static Task<ServerProcess> StartS3rverAsync(string bucket, IPAddress? address = null)
+    {
+        var data = Directory.CreateTempSubdirectory("warpdrive-s3rver-").FullName;
+        var host = (address ?? IPAddress.Loopback).ToString();
+        return StartAsync(NpmTool("s3rver"), data,
+            port => ["-d", data, "-a", host, "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--silent", "--configure-bucket", bucket],
+            // s3rver encrypts continuation tokens with DES, which Node 17+ (OpenSSL 3) only offers from the legacy provider.
+            new Dictionary<string, string> { ["NODE_OPTIONS"] = "--openssl-legacy-provider" }, ownsDataDirectory: true, address: address);
+    }
+
     /// <summary>Starts <paramref name="executable"/> with the arguments for its port and waits until it accepts connections.</summary>
     public static async Task<ServerProcess> StartAsync(string executable, string dataDirectory, Func<int, IEnumerable<string>> arguments,
         IReadOnlyDictionary<string, string>? environment = null, bool ownsDataDirectory = false, IPAddress? address = null)

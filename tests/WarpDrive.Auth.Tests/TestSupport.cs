@@ -76,12 +76,5 @@ internal static class S3rver
 {
     public const string Bucket = "auth-test";
 
-    public static Task<ServerProcess> StartAsync()
-    {
-        var data = Directory.CreateTempSubdirectory("warpdrive-auth-s3rver-").FullName;
-        return ServerProcess.StartAsync(ServerProcess.NpmTool("s3rver"), data,
-            port => ["-d", data, "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--silent", "--configure-bucket", Bucket],
-            // s3rver encrypts continuation tokens with DES, which Node 17+ only offers from the legacy provider.
-            new Dictionary<string, string> { ["NODE_OPTIONS"] = "--openssl-legacy-provider" }, ownsDataDirectory: true);
-    }
+    public static Task<ServerProcess> StartAsync() => ServerProcess.StartS3rverAsync(Bucket);
 }

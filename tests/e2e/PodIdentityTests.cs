@@ -56,11 +56,7 @@ public sealed class PodIdentityTests
         var nodeAddress = IPAddress.Parse(InstalledProduct.NodeAddress);
         // The STS double hands out s3rver's key pair (its default), as real STS hands out the role's session keys.
         sts = new IdentityEndpointsTestDouble(nodeAddress);
-        var s3Data = Directory.CreateTempSubdirectory("warpdrive-e2e-pid-s3rver-").FullName;
-        s3rver = await ServerProcess.StartAsync(ServerProcess.NpmTool("s3rver"), s3Data,
-            port => ["-d", s3Data, "-a", InstalledProduct.NodeAddress, "-p", port.ToString(), "--silent", "--configure-bucket", Bucket],
-            new Dictionary<string, string> { ["NODE_OPTIONS"] = "--openssl-legacy-provider" }, ownsDataDirectory: true,
-            address: nodeAddress);
+        s3rver = await ServerProcess.StartS3rverAsync(Bucket, nodeAddress);
         using var s3 = new AmazonS3Client(new BasicAWSCredentials("S3RVER", "S3RVER"),
             new AmazonS3Config
             {

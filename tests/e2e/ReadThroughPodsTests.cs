@@ -66,11 +66,7 @@ public sealed class ReadThroughPodsTests
             expected[$"./{path}"] = Convert.ToHexStringLower(SHA256.HashData(bytes));
         }
 
-        var s3Data = Directory.CreateTempSubdirectory("warpdrive-e2e-s3rver-").FullName;
-        s3rver = await ServerProcess.StartAsync(ServerProcess.NpmTool("s3rver"), s3Data,
-            port => ["-d", s3Data, "-a", InstalledProduct.NodeAddress, "-p", port.ToString(), "--silent", "--configure-bucket", Bucket],
-            new Dictionary<string, string> { ["NODE_OPTIONS"] = "--openssl-legacy-provider" }, ownsDataDirectory: true,
-            address: IPAddress.Parse(InstalledProduct.NodeAddress));
+        s3rver = await ServerProcess.StartS3rverAsync(Bucket, IPAddress.Parse(InstalledProduct.NodeAddress));
         using var s3 = new AmazonS3Client(new BasicAWSCredentials("S3RVER", "S3RVER"),
             new AmazonS3Config
             {

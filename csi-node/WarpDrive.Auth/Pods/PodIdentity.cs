@@ -3,9 +3,6 @@ namespace WarpDrive.Auth.Pods;
 /// <summary>The pod a tree reads for, as kubelet named it in NodePublishVolume (podInfoOnMount).</summary>
 public sealed record PodIdentity(string Namespace, string Name, string Uid, string ServiceAccount)
 {
-    /// <summary>The subject of the pod's service-account tokens, what trust policies match on.</summary>
-    public string Subject => $"system:serviceaccount:{Namespace}:{ServiceAccount}";
-
     /// <summary>How logs and audit entries name it.</summary>
     public override string ToString() => $"pod {Namespace}/{Name} (service account {ServiceAccount})";
 }

@@ -42,7 +42,7 @@ public sealed class PodIdentityBackend : IBackend, IReadAccessCheck
     private readonly FederationOptions _options;
     private readonly AuthAudit _audit;
     private readonly ILogger _auditLog;
-    private readonly TimeProvider _time;
+    private readonly TimeProvider _time = TimeProvider.System;
     private readonly long _accessTtlTicks;
     private readonly TimeSpan _tokenWait;
     private readonly Lock _sync = new();
@@ -55,8 +55,7 @@ public sealed class PodIdentityBackend : IBackend, IReadAccessCheck
 
     /// <param name="index">The source's position in the node config, for error keys (<c>backends[i].auth.role_arn</c>).</param>
     /// <param name="tokenWait">How long calls before the first grant wait for it (<see cref="DefaultTokenWait"/>).</param>
-    public PodIdentityBackend(BackendConfig source, int index, BackendServices? services = null, FederationOptions? options = null, TimeProvider? time = null,
-        TimeSpan? tokenWait = null)
+    public PodIdentityBackend(BackendConfig source, int index, BackendServices? services = null, FederationOptions? options = null, TimeSpan? tokenWait = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         _source = source;
@@ -65,7 +64,6 @@ public sealed class PodIdentityBackend : IBackend, IReadAccessCheck
         _options = options ?? FederationOptions.Default;
         _audit = _options.Audit ?? AuthAudit.Shared;
         _auditLog = (_services.LoggerFactory ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance).CreateLogger("WarpDrive.Auth.Audit");
-        _time = time ?? TimeProvider.System;
         var ttl = AccessCheckTtlOf(source, index);
         _accessTtlTicks = (long)(ttl.TotalSeconds * _time.TimestampFrequency);
         _tokenWait = tokenWait ?? DefaultTokenWait;

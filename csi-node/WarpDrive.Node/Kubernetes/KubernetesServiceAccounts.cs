@@ -12,16 +12,15 @@ namespace WarpDrive.Node.Kubernetes;
 /// within it (at their next republish). The agent's RBAC allows get on serviceaccounts and nothing more (no list,
 /// no watch): it never learns of accounts whose pods it does not serve. Failures are not kept.
 /// </summary>
-public sealed class KubernetesServiceAccounts(IKubernetes client, TimeProvider? time = null) : IServiceAccountDirectory
+public sealed class KubernetesServiceAccounts(IKubernetes client) : IServiceAccountDirectory
 {
     public static readonly TimeSpan Freshness = TimeSpan.FromMinutes(5);
 
-    private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Namespace, string Name), (IReadOnlyDictionary<string, string> Annotations, DateTimeOffset At)> _known = new();
 
     public async Task<IReadOnlyDictionary<string, string>> AnnotationsAsync(string ns, string name, CancellationToken cancellationToken)
     {
-        if (_known.TryGetValue((ns, name), out var known) && _time.GetUtcNow() - known.At < Freshness)
+        if (_known.TryGetValue((ns, name), out var known) && DateTimeOffset.UtcNow - known.At < Freshness)
         {
             return known.Annotations;
         }
@@ -32,7 +31,7 @@ public sealed class KubernetesServiceAccounts(IKubernetes client, TimeProvider? 
             IReadOnlyDictionary<string, string> annotations = account.Metadata?.Annotations is { } read
                 ? new Dictionary<string, string>(read, StringComparer.Ordinal)
                 : new Dictionary<string, string>();
-            _known[(ns, name)] = (annotations, _time.GetUtcNow());
+            _known[(ns, name)] = (annotations, DateTimeOffset.UtcNow);
             return annotations;
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)

@@ -15,10 +15,7 @@ public sealed class S3BackendContractTests : BackendContractTests
     [OneTimeSetUp]
     public async Task StartServer()
     {
-        var data = Directory.CreateTempSubdirectory("warpdrive-s3rver-").FullName;
-        _server = await ServerProcess.StartAsync(ServerProcess.NpmTool("s3rver"), data, port => ["-d", data, "-a", "127.0.0.1", "-p", port.ToString(), "--silent", "--configure-bucket", Bucket],
-            // s3rver encrypts continuation tokens with DES, which Node 17+ (OpenSSL 3) only offers from the legacy provider.
-            new Dictionary<string, string> { ["NODE_OPTIONS"] = "--openssl-legacy-provider" }, ownsDataDirectory: true);
+        _server = await ServerProcess.StartS3rverAsync(Bucket);
         Environment.SetEnvironmentVariable(AccessKeyVariable, "S3RVER");
         Environment.SetEnvironmentVariable(SecretKeyVariable, "S3RVER");
         Environment.SetEnvironmentVariable(AccessKeyVariable + "_WRONG", "NOT-A-KNOWN-KEY");

@@ -38,11 +38,7 @@ public sealed class PodIdentityTests
     [OneTimeSetUp]
     public async Task StartStorage()
     {
-        var data = Directory.CreateTempSubdirectory("warpdrive-csi-s3rver-").FullName;
-        _s3 = await ServerProcess.StartAsync(ServerProcess.NpmTool("s3rver"), data,
-            port => ["-d", data, "-a", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), "--silent", "--configure-bucket", Bucket],
-            // s3rver encrypts continuation tokens with DES, which Node 17+ only offers from the legacy provider.
-            new Dictionary<string, string> { ["NODE_OPTIONS"] = "--openssl-legacy-provider" }, ownsDataDirectory: true);
+        _s3 = await ServerProcess.StartS3rverAsync(Bucket);
         using var s3 = new AmazonS3Client(new BasicAWSCredentials("S3RVER", "S3RVER"), new AmazonS3Config
         {
             ServiceURL = $"http://127.0.0.1:{_s3.Port}", ForcePathStyle = true, AuthenticationRegion = "us-east-1",
